@@ -1,0 +1,38 @@
+/**
+ * Cleanups that must run when the process is interrupted (Ctrl-C, SIGTERM):
+ * temporary containers and partial files. Normal paths clean up in `finally`
+ * and unregister; this only covers the signal case.
+ */
+type Cleanup = () => Promise<unknown> | unknown;
+
+const cleanups = new Set<Cleanup>();
+let installed = false;
+
+export function registerCleanup(cleanup: Cleanup): () => void {
+  installSignalHandlers();
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+export async function runCleanups(): Promise<void> {
+  const pending = [...cleanups].reverse();
+  cleanups.clear();
+  for (const cleanup of pending) {
+    try {
+      await cleanup();
+    } catch {
+      // Best effort: one failed cleanup must not keep the others from running.
+    }
+  }
+}
+
+function installSignalHandlers(): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\ninterrupted (${signal}): cleaning up\n`);
+      void runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}

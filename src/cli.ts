@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerBootCommand } from './commands/boot.js';
+import { registerBuildCommands } from './commands/build.js';
+import { registerPlanCommand } from './commands/plan.js';
+import { runCleanups } from './cleanup.js';
+import { formatError, UserError } from './errors.js';
+
+const program = new Command()
+  .name('ros-build')
+  .description('Build an image-based OS from layered Dockerfiles into bootable media, and prove it boots')
+  .showHelpAfterError()
+  .configureHelp({ showGlobalOptions: true });
+
+registerBuildCommands(program);
+registerPlanCommand(program);
+registerBootCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  await runCleanups();
+  process.stderr.write(`${formatError(error)}\n`);
+  process.exitCode = error instanceof UserError ? 2 : 1;
+}

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { createReporter } from '../progress/reporter.js';
+import { createBuildPlan, createIsoPlan } from '../plan/create.js';
+import { runPlan } from '../plan/runner.js';
+import { outputOf } from '../plan/step.js';
+import type { ImageOutput } from '../plan/steps/base.js';
+import type { ArtifactOutput } from '../plan/steps/iso.js';
+import { updateManifest } from '../outputs/manifest.js';
+import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+
+export function registerBuildCommands(program: Command): void {
+  addSpecOptions(
+    program
+      .command('build')
+      .description('build the layered OS image (base → layers → overlays) and tag it REPO:TAG'),
+  ).action(async (flags: SpecFlags) => {
+    const env = await prepareEnv(flags);
+    const { state } = await runPlan(createBuildPlan(env), createReporter());
+    const image = outputOf<ImageOutput>(state, 'image');
+    await updateManifest(env.outputDir, image, []);
+    process.stdout.write(`${image.ref} ${image.id}\n`);
+  });
+
+  addSpecOptions(
+    program
+      .command('iso')
+      .description('build the OS image (or use --image) and a hybrid BIOS/UEFI live ISO from it')
+      .option('--image <name>', 'make the ISO from this image (built FROM the OS image) instead of building the spec')
+      .option('--cloud-config <file>', 'embed this cloud-config on the medium (/ros/cloud-config.yaml)')
+      .option('--output <file>', 'ISO path (default: build/<artifacts.iso.name>)'),
+  ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; output?: string }) => {
+    const cloudConfigPath = flags.cloudConfig ? resolve(flags.cloudConfig) : undefined;
+    if (cloudConfigPath && !existsSync(cloudConfigPath)) {
+      throw new UserError(`cloud-config file not found: ${cloudConfigPath}`, 'pass an existing file to --cloud-config');
+    }
+    const env = await prepareEnv(flags);
+    const outPath = flags.output ? resolve(flags.output) : join(env.outputDir, defaultIsoName(env.spec.iso.name, flags.image));
+    const { state } = await runPlan(createIsoPlan(env, { outPath, cloudConfigPath, image: flags.image }), createReporter());
+    const image = outputOf<ImageOutput>(state, 'image');
+    const iso = outputOf<ArtifactOutput>(state, 'iso');
+    const manifest = await updateManifest(env.outputDir, image, [{ path: iso.path, format: iso.format, size: iso.record.size, sha256: iso.record.sha256 }]);
+    process.stdout.write(`${iso.path}\n`);
+    process.stderr.write(`manifest: ${manifest}\n`);
+  });
+}
+
+/** Media from another image get a name of their own, so they never overwrite the OS ISO. */
+export function defaultIsoName(specName: string, image?: string): string {
+  if (!image) return specName;
+  return `${image.replace(/^.*\//, '').replace(/[^A-Za-z0-9._-]+/g, '-')}.iso`;
+}

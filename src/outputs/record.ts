@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomically } from '../fsutil/atomic.js';
+import { writeFile } from 'node:fs/promises';
+
+/** What we know of an output file we wrote: the key it was built from and its checksum. */
+export interface OutputRecord {
+  key: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+type Records = Record<string, OutputRecord>;
+
+function recordsPath(cacheDir: string): string {
+  return join(cacheDir, 'outputs.json');
+}
+
+async function readRecords(cacheDir: string): Promise<Records> {
+  try {
+    return JSON.parse(await readFile(recordsPath(cacheDir), 'utf8')) as Records;
+  } catch {
+    return {};
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The record of `path` if the file is still exactly what was built from `key`. */
+export async function findCurrentOutput(cacheDir: string, path: string, key: string): Promise<OutputRecord | undefined> {
+  const record = (await readRecords(cacheDir))[path];
+  if (!record || record.key !== key) return undefined;
+  try {
+    const info = await stat(path);
+    return info.size === record.size && info.mtimeMs === record.mtimeMs ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function recordOutput(cacheDir: string, path: string, key: string): Promise<OutputRecord> {
+  const info = await stat(path);
+  const record: OutputRecord = { key, size: info.size, mtimeMs: info.mtimeMs, sha256: await sha256File(path) };
+  const records = await readRecords(cacheDir);
+  records[path] = record;
+  await writeAtomically(recordsPath(cacheDir), (tmp) => writeFile(tmp, JSON.stringify(records, null, 2)));
+  return record;
+}

@@ -1,0 +1,79 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildIso } from '../../artifacts/iso.js';
+import { renderGrubConfig } from '../../artifacts/grub-config.js';
+import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
+import { findCurrentOutput, recordOutput, type OutputRecord } from '../../outputs/record.js';
+import { logPathFor, type BuildEnv } from '../env.js';
+import { computeKey } from '../keys.js';
+import { keyOf, outputOf, type Step } from '../step.js';
+
+/** Bump when the medium's layout or the xorriso/GRUB invocation changes. */
+const ISO_FORMAT_VERSION = 1;
+
+export interface IsoOptions {
+  outPath: string;
+  cloudConfigPath?: string;
+}
+
+export interface ArtifactOutput {
+  path: string;
+  format: string;
+  record: OutputRecord;
+}
+
+/** The kernel command line of a live boot: the spec's, plus its consoles (the last is /dev/console). */
+export function liveCmdline(env: BuildEnv): string {
+  return [env.spec.boot.cmdline, ...env.spec.boot.consoles.map((c) => `console=${c}`)].filter(Boolean).join(' ');
+}
+
+/** A hybrid BIOS/UEFI live ISO from the rootfs step's squashfs, kernel and initramfs. */
+export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
+  const { volumeLabel } = env.spec.iso;
+  const grub = { title: env.spec.boot.title, label: volumeLabel, cmdline: liveCmdline(env), timeoutSeconds: env.spec.boot.timeout };
+  const keyFor = async (rootfsKey: string | undefined) => {
+    if (!rootfsKey) return undefined;
+    const cloudConfig = options.cloudConfigPath ? await readFile(options.cloudConfigPath, 'utf8') : undefined;
+    return computeKey('iso', {
+      rootfs: rootfsKey,
+      grubCfg: renderGrubConfig(grub),
+      cloudConfig,
+      format: ISO_FORMAT_VERSION,
+      epoch: env.epochFromEnv ? env.epoch : undefined,
+    });
+  };
+  return {
+    name: 'iso',
+    needs: ['rootfs'],
+    async probe(state) {
+      const key = await keyFor(keyOf(state, 'rootfs'));
+      const cached = Boolean(key && (await findCurrentOutput(env.cacheDir, options.outPath, key)));
+      return { key, cached, summary: `${options.outPath} (label ${volumeLabel}${options.cloudConfigPath ? `, cloud-config ${options.cloudConfigPath}` : ''})` };
+    },
+    async run(state) {
+      const key = await keyFor(keyOf(state, 'rootfs'));
+      if (!key) throw new Error('internal: iso step has no rootfs key');
+      const current = await findCurrentOutput(env.cacheDir, options.outPath, key);
+      if (current) return { output: { path: options.outPath, format: 'iso', record: current } satisfies ArtifactOutput };
+      const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
+      await buildIso(
+        {
+          squashfsPath: rootfs.squashfsPath,
+          kernelPath: rootfs.kernelPath,
+          initrdPath: rootfs.initrdPath,
+          volumeLabel,
+          title: grub.title,
+          cmdline: grub.cmdline,
+          timeoutSeconds: grub.timeoutSeconds,
+          cloudConfigPath: options.cloudConfigPath,
+          sourceDateEpoch: env.epoch,
+          workDir: join(env.cacheDir, 'iso-work'),
+          logPath: logPathFor(env, 'iso'),
+        },
+        options.outPath,
+      );
+      const record = await recordOutput(env.cacheDir, options.outPath, key);
+      return { output: { path: options.outPath, format: 'iso', record } satisfies ArtifactOutput, detail: `${(record.size / 2 ** 20).toFixed(0)} MiB` };
+    },
+  };
+}

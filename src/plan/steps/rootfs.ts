@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildRootfsImages, type RootfsArtifacts } from '../../artifacts/squashfs.js';
+import { logPathFor, type BuildEnv } from '../env.js';
+import { computeKey, shortKey } from '../keys.js';
+import { keyOf, outputOf, type Step } from '../step.js';
+import type { ImageOutput } from './base.js';
+
+/** Bump when the export filter changes what ends up in the rootfs. */
+const FILTER_VERSION = 1;
+
+function rootfsDir(env: BuildEnv, key: string): string {
+  return join(env.cacheDir, 'rootfs', shortKey(key));
+}
+
+function cachedRootfs(dir: string): RootfsArtifacts | undefined {
+  const files = { squashfsPath: join(dir, 'rootfs.squashfs'), kernelPath: join(dir, 'vmlinuz'), initrdPath: join(dir, 'initrd') };
+  return Object.values(files).every((path) => existsSync(path)) ? { ...files, kernelVersion: 'cached' } : undefined;
+}
+
+/** The image's filesystem as a squashfs, plus its kernel and initramfs. */
+export function createRootfsStep(env: BuildEnv, imageStep: string): Step {
+  const compression = env.spec.squashfs;
+  const keyFor = (imageKey: string | undefined) =>
+    imageKey
+      ? computeKey('rootfs', { image: imageKey, compression, filter: FILTER_VERSION, epoch: env.epochFromEnv ? env.epoch : undefined })
+      : undefined;
+  const label = `${compression.compression}${compression.level ? `-${compression.level}` : ''}`;
+  return {
+    name: 'rootfs',
+    needs: [imageStep],
+    async probe(state) {
+      const key = keyFor(keyOf(state, imageStep));
+      return { key, cached: Boolean(key && cachedRootfs(rootfsDir(env, key))), summary: `squashfs ${label}` };
+    },
+    async run(state) {
+      const key = keyFor(keyOf(state, imageStep));
+      if (!key) throw new Error('internal: rootfs step has no image key');
+      const dir = rootfsDir(env, key);
+      const cached = cachedRootfs(dir);
+      if (cached) return { output: cached, detail: dir };
+      const image = outputOf<ImageOutput>(state, imageStep);
+      const output = await buildRootfsImages({
+        docker: env.docker,
+        image: image.id,
+        compression,
+        outDir: dir,
+        logPath: logPathFor(env, 'rootfs'),
+        mtime: env.epoch,
+      });
+      return { output, detail: `${label}, kernel ${output.kernelVersion}` };
+    },
+  };
+}

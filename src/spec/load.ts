@@ -1,0 +1,110 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { UserError } from '../errors.js';
+import type { CompressionSpec, ResolvedSpec, Spec, SpecOverrides } from './types.js';
+import { validateSpec } from './validate.js';
+
+/** Read os.yaml, check it against the schema and resolve it with the overrides. */
+export function loadSpec(specPath: string, overrides: SpecOverrides = {}): ResolvedSpec {
+  const absolute = resolve(specPath);
+  if (!existsSync(absolute)) {
+    throw new UserError(`spec file not found: ${absolute}`, 'run from the repository root or pass --spec PATH');
+  }
+  return resolveSpec(parseSpec(readFileSync(absolute, 'utf8'), absolute), absolute, overrides);
+}
+
+export function parseSpec(text: string, source: string): Spec {
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new UserError(
+      `${source} is not valid YAML:\n${document.errors.map((e) => `  - ${e.message}`).join('\n')}`,
+      'fix the YAML syntax at the line shown',
+    );
+  }
+  return validateSpec(document.toJS(), source);
+}
+
+const defaultCompression: Record<'dev' | 'release', CompressionSpec> = {
+  dev: { compression: 'zstd', level: 3 },
+  release: { compression: 'xz' },
+};
+
+/** Apply defaults and overrides, resolve paths against the spec's directory, and check they exist. */
+export function resolveSpec(spec: Spec, specPath: string, overrides: SpecOverrides = {}): ResolvedSpec {
+  const root = dirname(specPath);
+  const profileName = overrides.profile ?? spec.profile;
+  const profile = spec.profiles[profileName];
+  if (!profile) {
+    throw new UserError(
+      `profile "${profileName}" is not defined in ${specPath}`,
+      `choose one of: ${Object.keys(spec.profiles).join(', ')}`,
+    );
+  }
+  const repository = overrides.repository ?? spec.image.repository;
+  const tag = overrides.tag ?? spec.image.tag;
+  checkImageName(repository, tag);
+
+  const mode = overrides.release ? 'release' : 'dev';
+  const squashfs: CompressionSpec = { ...(spec.artifacts?.squashfs?.[mode] ?? defaultCompression[mode]) };
+  if (overrides.compression) {
+    squashfs.compression = overrides.compression;
+    delete squashfs.level;
+  }
+  if (overrides.compressionLevel !== undefined) squashfs.level = overrides.compressionLevel;
+
+  const layers = profile.layers.map((layer, index) => {
+    const contextDir = resolve(root, layer.context);
+    const dockerfile = layer.dockerfile ?? 'Dockerfile';
+    const where = `profiles.${profileName}.layers[${index}]`;
+    if (!existsSync(contextDir) || !statSync(contextDir).isDirectory()) {
+      throw new UserError(`${where} (${layer.name}): build context ${contextDir} does not exist`, 'create the directory or fix "context" in os.yaml');
+    }
+    if (!existsSync(join(contextDir, dockerfile))) {
+      throw new UserError(`${where} (${layer.name}): no ${dockerfile} in ${contextDir}`, 'add the Dockerfile or set "dockerfile" in os.yaml');
+    }
+    return { name: layer.name, contextDir, dockerfile, args: layer.args ?? {} };
+  });
+  const names = layers.map((l) => l.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate) throw new UserError(`profiles.${profileName}.layers: layer name "${duplicate}" is used twice`, 'give every layer its own name');
+
+  const overlays = (spec.overlays ?? []).map((overlay, index) => {
+    const dir = resolve(root, overlay);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new UserError(`overlays[${index}]: directory ${dir} does not exist`, 'create it or remove it from "overlays" in os.yaml');
+    }
+    return dir;
+  });
+
+  return {
+    specPath,
+    image: { repository, tag, ref: `${repository}:${tag}` },
+    os: { name: spec.os?.name ?? 'RancherOS', version: spec.os?.version ?? tag },
+    profile: profileName,
+    base: profile.base,
+    layers,
+    overlays,
+    boot: {
+      cmdline: spec.boot?.cmdline ?? '',
+      consoles: spec.boot?.consoles ?? ['tty0', 'ttyS0,115200'],
+      title: spec.boot?.title ?? spec.os?.name ?? 'RancherOS',
+      timeout: spec.boot?.timeout ?? 3,
+    },
+    squashfs,
+    iso: {
+      name: (spec.artifacts?.iso?.name ?? 'rancheros-{tag}.iso').replace(/\{tag\}/g, tag),
+      volumeLabel: spec.artifacts?.iso?.volumeLabel ?? 'RANCHEROS',
+    },
+    outputDir: resolve(overrides.outputDir ?? join(root, 'build')),
+  };
+}
+
+function checkImageName(repository: string, tag: string): void {
+  if (!/^([a-zA-Z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(repository)) {
+    throw new UserError(`image repository "${repository}" is not a valid name`, 'use lowercase letters, digits and separators, e.g. rancher/os2');
+  }
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+    throw new UserError(`image tag "${tag}" is not a valid tag`, 'use letters, digits, "_", "." and "-", at most 128 characters');
+  }
+}

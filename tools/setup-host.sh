@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Make this machine able to build and boot ros-build artifacts. Idempotent:
+# it installs only what is missing, starts dockerd only when no engine answers
+# (DOCKER_HOST is respected), and runs `npm ci` only when the lockfile changed.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+# command -> Debian package that provides it
+declare -A NEEDS=(
+  [dockerd]=docker.io
+  [docker]=docker.io
+  [qemu-system-x86_64]=qemu-system-x86
+  [mmdebstrap]=mmdebstrap
+  [tar2sqfs]=squashfs-tools-ng
+  [unsquashfs]=squashfs-tools
+  [xorriso]=xorriso
+  [grub-mkimage]=grub-common
+  [mkfs.vfat]=dosfstools
+  [mcopy]=mtools
+)
+# files -> package (GRUB platform modules, UEFI firmware)
+declare -A FILES=(
+  [/usr/lib/grub/i386-pc/eltorito.img]=grub-pc-bin
+  [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
+  [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
+)
+
+say() { printf 'setup: %s\n' "$*"; }
+
+missing_packages() {
+  local cmd file
+  for cmd in "${!NEEDS[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || echo "${NEEDS[$cmd]}"
+  done
+  for file in "${!FILES[@]}"; do
+    [ -e "$file" ] || echo "${FILES[$file]}"
+  done
+  # the daemon's own helpers, which its package pulls in but a hand install may lack
+  command -v iptables >/dev/null 2>&1 || echo iptables
+}
+
+install_packages() {
+  local packages
+  packages=$(missing_packages | sort -u | tr '\n' ' ')
+  [ -n "${packages// /}" ] || { say "host tools present"; return 0; }
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing: $packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $packages ca-certificates >/dev/null
+  else
+    say "missing host packages: $packages"
+    say "install them with your package manager (Debian/Ubuntu: sudo apt-get install $packages), then rerun"
+    exit 1
+  fi
+}
+
+engine_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+start_engine() {
+  if engine_answers; then say "docker engine answers (${DOCKER_HOST:-unix:///var/run/docker.sock})"; return 0; fi
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    say "DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST"; exit 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    say "no docker engine answers and starting dockerd needs root: run 'sudo dockerd &' or 'sudo systemctl start docker'"; exit 1
+  fi
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl start docker || true
+  fi
+  if ! engine_answers; then
+    say "starting dockerd (log: /var/log/ros-build-dockerd.log)"
+    nohup dockerd >/var/log/ros-build-dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 60); do engine_answers && { say "docker engine started"; return 0; }; sleep 1; done
+  say "dockerd did not answer within 60 s; see /var/log/ros-build-dockerd.log"; tail -n 20 /var/log/ros-build-dockerd.log >&2 || true
+  exit 1
+}
+
+install_node_modules() {
+  local stamp=node_modules/.ros-build-lock
+  if [ -f "$stamp" ] && cmp -s package-lock.json "$stamp"; then say "node modules up to date"; return 0; fi
+  command -v npm >/dev/null 2>&1 || { say "npm not found: install Node.js 20 or newer"; exit 1; }
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+}
+
+install_packages
+start_engine
+install_node_modules
