@@ -11,7 +11,7 @@ let compiled: ReturnType<Ajv['compile']> | undefined;
 
 function compileSchema() {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     compiled = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')));
   }
   return compiled;

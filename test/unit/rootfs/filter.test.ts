@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, linkSync, symlinkSync, createReadStream, createWriteStream, readFileSync, existsSync, lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { RootfsFilter } from '../../../src/rootfs/filter.js';
+import { classifyEntry, matchBootFile } from '../../../src/rootfs/rules.js';
+
+/** A tar made by GNU tar with what a container export carries, filtered by RootfsFilter, extracted again. */
+async function filterTree(build: (root: string) => void) {
+  const work = mkdtempSync(join(tmpdir(), 'ros-filter-'));
+  const root = join(work, 'in');
+  mkdirSync(root);
+  build(root);
+  const input = join(work, 'in.tar');
+  execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--format=posix', '-C', root, '-cf', input, '.']);
+  const output = join(work, 'out.tar');
+  const filter = new RootfsFilter(1700000000);
+  await pipeline(createReadStream(input, { highWaterMark: 777 }), filter, createWriteStream(output));
+  const out = join(work, 'out');
+  mkdirSync(out);
+  execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-C', out, '-xpf', output]);
+  return { filter, out };
+}
+
+const hasXattrTool = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import os']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function setXattr(path: string, name: string, hex: string): void {
+  execFileSync('python3', ['-c', `import os,sys; os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]))`, path, name, hex]);
+}
+
+function getXattr(path: string, name: string): string {
+  return execFileSync('python3', ['-c', `import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).hex())`, path, name]).toString().trim();
+}
+
+describe('RootfsFilter on a real tar stream', () => {
+  it('drops and replaces Docker init-layer files and keeps everything else byte-exact', async () => {
+    const longDir = 'usr/share/' + 'a-very-long-directory-name-'.repeat(5);
+    const { out } = await filterTree((root) => {
+      mkdirSync(join(root, 'etc'));
+      mkdirSync(join(root, 'dev', 'pts'), { recursive: true });
+      mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
+      mkdirSync(join(root, longDir), { recursive: true });
+      writeFileSync(join(root, '.dockerenv'), '');
+      writeFileSync(join(root, 'dev', 'console'), '');
+      writeFileSync(join(root, 'etc', 'hostname'), '');
+      writeFileSync(join(root, 'etc', 'resolv.conf'), 'nameserver 10.0.0.1\n');
+      writeFileSync(join(root, 'etc', 'hosts'), '172.17.0.2 abc\n');
+      writeFileSync(join(root, 'etc', 'motd'), 'hello\n');
+      writeFileSync(join(root, 'usr', 'bin', 'ping'), 'binary');
+      linkSync(join(root, 'usr', 'bin', 'ping'), join(root, 'usr', 'bin', 'ping6'));
+      symlinkSync('/proc/mounts', join(root, 'etc', 'mtab'));
+      writeFileSync(join(root, longDir, 'file.txt'), 'deep');
+    });
+    expect(existsSync(join(out, '.dockerenv'))).toBe(false);
+    expect(existsSync(join(out, 'dev', 'console'))).toBe(false);
+    expect(existsSync(join(out, 'dev', 'pts'))).toBe(false);
+    expect(existsSync(join(out, 'dev'))).toBe(true);
+    expect(readFileSync(join(out, 'etc', 'hostname'), 'utf8')).toBe('localhost\n');
+    expect(readFileSync(join(out, 'etc', 'resolv.conf'), 'utf8')).toBe('');
+    expect(readFileSync(join(out, 'etc', 'hosts'), 'utf8')).toMatch(/^127\.0\.0\.1\tlocalhost/);
+    expect(lstatSync(join(out, 'etc', 'mtab')).isSymbolicLink()).toBe(true);
+    expect(execFileSync('readlink', [join(out, 'etc', 'mtab')]).toString().trim()).toBe('../proc/self/mounts');
+    expect(readFileSync(join(out, 'etc', 'motd'), 'utf8')).toBe('hello\n');
+    expect(lstatSync(join(out, 'usr', 'bin', 'ping6')).ino).toBe(lstatSync(join(out, 'usr', 'bin', 'ping')).ino);
+    expect(readFileSync(join(out, longDir, 'file.txt'), 'utf8')).toBe('deep');
+  });
+
+  it.skipIf(!hasXattrTool)('keeps binary extended attributes (file capabilities) intact', async () => {
+    const value = '0100000200200000000000000000000000000000';
+    const odd = 'ff00fe01c3';
+    const { out } = await filterTree((root) => {
+      writeFileSync(join(root, 'ping'), 'x');
+      setXattr(join(root, 'ping'), 'user.capability-like', value);
+      setXattr(join(root, 'ping'), 'user.not-utf8', odd);
+    });
+    expect(getXattr(join(out, 'ping'), 'user.capability-like')).toBe(value);
+    expect(getXattr(join(out, 'ping'), 'user.not-utf8')).toBe(odd);
+  });
+
+  it('captures kernels and initramfs images from /boot while passing them through', async () => {
+    const { filter, out } = await filterTree((root) => {
+      mkdirSync(join(root, 'boot'));
+      writeFileSync(join(root, 'boot', 'vmlinuz-6.1.0-9-amd64'), Buffer.alloc(70000, 7));
+      writeFileSync(join(root, 'boot', 'initrd.img-6.1.0-9-amd64'), 'initrd');
+      writeFileSync(join(root, 'boot', 'config-6.1.0-9-amd64'), 'config');
+    });
+    const captured = filter.bootFiles.map((f) => [f.kind, f.version, f.content.length]).sort();
+    expect(captured).toEqual([['initrd', '6.1.0-9-amd64', 6], ['kernel', '6.1.0-9-amd64', 70000]]);
+    expect(filter.bootFiles.find((f) => f.kind === 'kernel')!.content.equals(Buffer.alloc(70000, 7))).toBe(true);
+    expect(readFileSync(join(out, 'boot', 'vmlinuz-6.1.0-9-amd64')).length).toBe(70000);
+  });
+
+  it('fails on a truncated stream instead of producing a short rootfs', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'ros-filter-'));
+    writeFileSync(join(work, 'big'), Buffer.alloc(10000, 1));
+    const tar = execFileSync('tar', ['-C', work, '-cf', '-', 'big']);
+    const filter = new RootfsFilter();
+    const sink = createWriteStream(join(work, 'out.tar'));
+    const { Readable } = await import('node:stream');
+    await expect(pipeline(Readable.from([tar.subarray(0, 3000)]), filter, sink)).rejects.toThrow(/truncated/);
+  });
+});
+
+describe('rootfs rules', () => {
+  it('classifies the init-layer paths', () => {
+    expect(classifyEntry('.dockerenv').action).toBe('drop');
+    expect(classifyEntry('dev/shm').action).toBe('drop');
+    expect(classifyEntry('dev').action).toBe('keep');
+    expect(classifyEntry('etc/hostname').action).toBe('replace');
+    expect(classifyEntry('etc/hostname.d').action).toBe('keep');
+  });
+
+  it('recognises Debian and openSUSE boot file names', () => {
+    expect(matchBootFile('boot/vmlinuz-6.4.0-150600.23-default')).toEqual({ kind: 'kernel', version: '6.4.0-150600.23-default' });
+    expect(matchBootFile('boot/initrd-6.4.0-150600.23-default')).toEqual({ kind: 'initrd', version: '6.4.0-150600.23-default' });
+    expect(matchBootFile('boot/initrd.img-6.1.0-9-amd64')).toEqual({ kind: 'initrd', version: '6.1.0-9-amd64' });
+    expect(matchBootFile('boot/config-6.1.0-9-amd64')).toBeUndefined();
+  });
+});
