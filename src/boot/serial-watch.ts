@@ -42,7 +42,9 @@ const markerRules: readonly MarkerRule[] = [
   { name: 'kernel', pattern: /Linux version \d|^\[\s*\d+\.\d+\] |^EFI stub: / },
   { name: 'init', pattern: /^Welcome to (?!GRUB!).+!$|systemd\[1\]: / },
   // Newer systemd names the unit ("multi-user.target - Multi-User System"), older prints only the description.
-  { name: 'multi-user', pattern: /Reached target (?:multi-user\.target\b|Multi-User System\b)/ },
+  // The OS also writes "ros: reached multi-user.target" to the kernel log (ros-boot-done.service), which reaches the
+  // serial console even after systemd has stopped printing status there.
+  { name: 'multi-user', pattern: /Reached target (?:multi-user\.target\b|Multi-User System\b)|\bros: reached multi-user\.target\b/ },
   // "<hostname> login:" anywhere in the line: kernel messages often land on the same line as the prompt.
   { name: 'login', pattern: /(?:^|\s)(?!Last login)[A-Za-z0-9][\w.-]* login:(?:\s|$)/, prompt: true },
 ];

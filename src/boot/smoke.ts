@@ -103,6 +103,7 @@ export async function smokeBoot(options: SmokeBootOptions): Promise<BootResult> 
   const logPath = resolve(options.logPath ?? defaultLogPath(artifact, firmware, medium));
   const binary = options.qemuBinary ?? QEMU_BINARY;
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  if (!(timeoutSeconds > 0)) throw new Error(`invalid boot timeout: ${timeoutSeconds} s`);
   const events = createNotifier(options);
 
   const decision =
@@ -110,14 +111,19 @@ export async function smokeBoot(options: SmokeBootOptions): Promise<BootResult> 
       ? await detectAccelerator({ qemuBinary: binary })
       : { accelerator: options.accelerator, reason: 'requested' };
   events.notify({ kind: 'accelerator', ...decision });
+  events.rethrow();
 
   const scratch = await mkdtemp(join(tmpdir(), 'ros-build-boot-'));
   let qemu: ChildProcess | undefined;
+  let interrupted = false;
   const release = async () => {
     if (qemu) await stopProcess(qemu);
     await rm(scratch, { recursive: true, force: true });
   };
-  const unregister = registerCleanup(release);
+  const unregister = registerCleanup(() => {
+    interrupted = true;
+    return release();
+  });
   try {
     let ovmfVars: string | undefined;
     if (firmwareFiles.firmware === 'uefi' && firmwareFiles.vars) {
@@ -144,7 +150,7 @@ export async function smokeBoot(options: SmokeBootOptions): Promise<BootResult> 
     const elapsed = () => (performance.now() - started) / 1000;
     qemu = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     events.notify({ kind: 'started', command, logPath });
-    const watched = await watchBoot(qemu, { binary, logPath, timeoutSeconds, elapsed, events });
+    const watched = await watchBoot(qemu, { binary, logPath, timeoutSeconds, elapsed, events, interrupted: () => interrupted });
     const seconds = round(elapsed());
     await stopProcess(qemu);
     await watched.logClosed();
@@ -179,6 +185,8 @@ interface WatchContext {
   timeoutSeconds: number;
   elapsed: () => number;
   events: Notifier;
+  /** True once Ctrl-C stopped qemu: its exit is then no verdict on the image. */
+  interrupted: () => boolean;
 }
 
 interface WatchOutcome {
@@ -201,6 +209,7 @@ async function watchBoot(qemu: ChildProcess, context: WatchContext): Promise<Wat
     logError ??= error;
   });
   let stderr = '';
+  let stderrAtLineStart = true;
   let sawOutput = false;
 
   const verdict = await new Promise<{ ok: boolean; reason: string }>((resolveVerdict, rejectVerdict) => {
@@ -223,8 +232,15 @@ async function watchBoot(qemu: ChildProcess, context: WatchContext): Promise<Wat
       else if (context.events.failed()) settle({ ok: false, reason: 'progress callback failed' });
     });
     qemu.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      if (!logEnded) log.write(chunk.toString('utf8').replace(/^(?=.)/gm, '[qemu] '));
+      const text = chunk.toString('utf8');
+      stderr += text;
+      // Prefix whole lines, though a line may arrive in several chunks.
+      let marked = '';
+      for (const piece of text.split(/(?<=\n)/)) {
+        marked += (stderrAtLineStart ? '[qemu] ' : '') + piece;
+        stderrAtLineStart = piece.endsWith('\n');
+      }
+      if (!logEnded) log.write(marked);
     });
     qemu.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -232,6 +248,10 @@ async function watchBoot(qemu: ChildProcess, context: WatchContext): Promise<Wat
     });
     // "close" rather than "exit": the last serial output may still be in the pipe when the process ends.
     qemu.once('close', (code, signal) => {
+      if (context.interrupted()) {
+        settle({ ok: false, reason: 'interrupted' });
+        return;
+      }
       const status = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
       const detail = lastLines(stderr, 5);
       settle({ ok: false, reason: `qemu ${status} before the system came up${detail ? `:\n${indent(detail)}` : ''}` });
@@ -266,7 +286,7 @@ function describeTimeout(timeoutSeconds: number, markers: Markers): string {
 }
 
 /** SIGTERM, then SIGKILL if qemu has not exited after a grace period. */
-export async function stopProcess(child: ChildProcess, graceMs = STOP_GRACE_MS): Promise<void> {
+async function stopProcess(child: ChildProcess, graceMs = STOP_GRACE_MS): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   child.kill('SIGTERM');
