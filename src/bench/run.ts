@@ -1,0 +1,110 @@
+/**
+ * Benchmark: cold and warm time of every step, a rebuild with nothing
+ * changed, a rebuild after touching one overlay file (to a bootable ISO), the
+ * squashfs compressors, and both boots. Cold means a freshly bootstrapped base
+ * image under a new name, so no layer can come from any cache.
+ *
+ *   make bench            (node dist/bench/run.js [--skip-boot] [--skip-release])
+ */
+import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { parseDocument } from 'yaml';
+import { smokeBoot } from '../boot/smoke.js';
+import { connectEngine } from '../docker/engine.js';
+import { createBuildEnv } from '../plan/env.js';
+import { createIsoPlan } from '../plan/create.js';
+import { runPlan, type StepTiming } from '../plan/runner.js';
+import { outputOf } from '../plan/step.js';
+import type { ArtifactOutput } from '../plan/steps/iso.js';
+import type { RootfsArtifacts } from '../artifacts/squashfs.js';
+import { createPlainReporter } from '../progress/reporter.js';
+import { loadSpec } from '../spec/load.js';
+import type { SpecOverrides } from '../spec/types.js';
+
+const repoRoot = resolve(import.meta.dirname, '..', '..');
+const args = new Set(process.argv.slice(2));
+const quiet = createPlainReporter(process.stderr);
+
+/** A copy of os.yaml whose base image has a fresh name and whose overlay is a scratch copy we may touch. */
+function prepareWorkspace(): { specPath: string; overlayFile: string; baseImage: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ros-bench-'));
+  const document = parseDocument(readFileSync(join(repoRoot, 'os.yaml'), 'utf8'));
+  const spec = document.toJS();
+  const baseImage = `ros-build-bench/debian:${Date.now()}`;
+  spec.profiles.debian.base.image = baseImage;
+  for (const profile of Object.values(spec.profiles) as Array<{ layers: Array<{ context: string }> }>) {
+    for (const layer of profile.layers) layer.context = join(repoRoot, layer.context);
+  }
+  cpSync(join(repoRoot, 'overlays', 'rootfs'), join(dir, 'overlay'), { recursive: true });
+  spec.overlays = [join(dir, 'overlay')];
+  const specPath = join(dir, 'os.yaml');
+  writeFileSync(specPath, JSON.stringify(spec));
+  return { specPath, overlayFile: join(dir, 'overlay', 'etc', 'motd'), baseImage };
+}
+
+async function buildIso(specPath: string, overrides: SpecOverrides) {
+  const env = createBuildEnv(await connectEngine(), loadSpec(specPath, overrides));
+  const outPath = join(env.outputDir, env.spec.iso.name);
+  const started = performance.now();
+  const { state, timings } = await runPlan(createIsoPlan(env, { outPath }), quiet);
+  return {
+    seconds: (performance.now() - started) / 1000,
+    timings,
+    iso: outputOf<ArtifactOutput>(state, 'iso'),
+    rootfs: outputOf<RootfsArtifacts>(state, 'rootfs'),
+  };
+}
+
+const seconds = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(1)} s`);
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+function printTable(cold: StepTiming[], warm: StepTiming[]): void {
+  console.log(`\n${'step'.padEnd(18)}${'cold'.padStart(10)}${'warm'.padStart(10)}`);
+  for (const row of cold) {
+    const again = warm.find((w) => w.step === row.step);
+    console.log(`${row.step.padEnd(18)}${seconds(row.seconds).padStart(10)}${seconds(again?.seconds).padStart(10)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const workspace = prepareWorkspace();
+  const outputDir = mkdtempSync(join(tmpdir(), 'ros-bench-out-'));
+  const overrides: SpecOverrides = { repository: 'ros-build-bench/os', tag: 'bench', outputDir };
+  console.log(`ros-build benchmark: ${workspace.specPath}, output ${outputDir}`);
+
+  const cold = await buildIso(workspace.specPath, overrides);
+  const warm = await buildIso(workspace.specPath, overrides);
+  printTable(cold.timings, warm.timings);
+  console.log(`\ncold build to ISO:              ${seconds(cold.seconds)}`);
+  console.log(`rebuild, nothing changed:       ${seconds(warm.seconds)}`);
+
+  writeFileSync(workspace.overlayFile, `${readFileSync(workspace.overlayFile, 'utf8')}\nbenchmark ${Date.now()}\n`);
+  const touched = await buildIso(workspace.specPath, overrides);
+  const rebuilt = touched.timings.filter((t) => t.outcome === 'built').map((t) => `${t.step} ${seconds(t.seconds)}`);
+  console.log(`rebuild after one overlay file: ${seconds(touched.seconds)} (${rebuilt.join(', ')})`);
+  console.log(`ISO: ${mib(touched.iso.record.size)}, squashfs ${mib(statSync(touched.rootfs.squashfsPath).size)} (dev compression)`);
+
+  if (!args.has('--skip-release')) {
+    for (const compression of [{ compression: 'xz' as const }, { compression: 'zstd' as const, level: 19 }, { compression: 'lz4' as const }]) {
+      const run = await buildIso(workspace.specPath, { ...overrides, compression: compression.compression, compressionLevel: compression.level });
+      const step = run.timings.find((t) => t.step === 'rootfs');
+      const label = `${compression.compression}${compression.level ? `-${compression.level}` : ''}`;
+      console.log(`squashfs ${label.padEnd(8)} ${seconds(step?.seconds).padStart(8)}  ${mib(statSync(run.rootfs.squashfsPath).size)}`);
+    }
+  }
+
+  if (!args.has('--skip-boot')) {
+    for (const firmware of ['bios', 'uefi'] as const) {
+      const result = await smokeBoot({ artifact: touched.iso.path, firmware, timeoutSeconds: 600 });
+      console.log(
+        `boot ${firmware}: ${result.ok ? 'login prompt' : 'FAILED'} after ${seconds(result.seconds)} (${result.accelerator}; kernel ${seconds(result.markers.kernel)}, multi-user ${seconds(result.markers['multi-user'])})`,
+      );
+    }
+  }
+
+  await execa('docker', ['rmi', workspace.baseImage], { reject: false });
+}
+
+await main();
