@@ -29,8 +29,12 @@ export async function runCleanups(): Promise<void> {
 function installSignalHandlers(): void {
   if (installed) return;
   installed = true;
+  let interrupted = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: with no listener left, execa's signal-exit hook re-raises the signal and the process dies mid-cleanup.
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
       process.stderr.write(`\ninterrupted (${signal}): cleaning up\n`);
       void runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });

@@ -51,10 +51,9 @@ describe('interrupted and failed builds leave nothing half-made', () => {
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', outputDir]);
     try {
       const result = await runCli(['iso', ...flagsFor(outputDir)]);
-      expect(result.exitCode).toBe(1);
-      expect(result.stderr).toMatch(/step "rootfs" failed/);
-      expect(result.stderr).toMatch(/No space left on device/);
-      expect(result.stderr).toMatch(/free space/);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(/No space left on device for the rootfs squashfs: it needs about \d+ MiB in .*ros-full-.* which has \d+ MiB free/);
+      expect(result.stderr).toMatch(/hint: free space on that disk, or pass --output-dir/);
       expect(listFilesDeep(outputDir).filter((f) => f.includes('.partial-') || f.endsWith('.squashfs') || f.endsWith('.iso'))).toEqual([]);
       expect(await temporaryContainers()).toEqual([]);
     } finally {

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ensureFreeSpace } from '../../fsutil/space.js';
 import { buildIso } from '../../artifacts/iso.js';
 import { renderGrubConfig } from '../../artifacts/grub-config.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
@@ -56,6 +57,9 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
       const current = await findCurrentOutput(env.cacheDir, options.outPath, key);
       if (current) return { output: { path: options.outPath, format: 'iso', record: current } satisfies ArtifactOutput };
       const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
+      const payload = await Promise.all([rootfs.squashfsPath, rootfs.kernelPath, rootfs.initrdPath].map(async (path) => (await stat(path)).size));
+      await mkdir(dirname(options.outPath), { recursive: true });
+      await ensureFreeSpace(dirname(options.outPath), payload.reduce((a, b) => a + b, 32 * 2 ** 20), 'the ISO');
       await buildIso(
         {
           squashfsPath: rootfs.squashfsPath,

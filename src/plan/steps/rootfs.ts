@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { ensureFreeSpace } from '../../fsutil/space.js';
 import { join } from 'node:path';
 import { buildRootfsImages, type RootfsArtifacts } from '../../artifacts/squashfs.js';
 import { logPathFor, type BuildEnv } from '../env.js';
@@ -40,6 +42,10 @@ export function createRootfsStep(env: BuildEnv, imageStep: string): Step {
       const cached = cachedRootfs(dir);
       if (cached) return { output: cached, detail: dir };
       const image = outputOf<ImageOutput>(state, imageStep);
+      // A compressed rootfs is at most about half the image; the kernel and initramfs are copied out beside it.
+      const { Size } = await env.docker.getImage(image.id).inspect();
+      await mkdir(dir, { recursive: true });
+      await ensureFreeSpace(dir, Size * 0.6, 'the rootfs squashfs');
       const output = await buildRootfsImages({
         docker: env.docker,
         image: image.id,
