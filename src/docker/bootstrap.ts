@@ -5,6 +5,7 @@ import type { BootstrapSpec } from '../spec/types.js';
 import { findImage, splitRef } from './engine.js';
 import { createWriteStream } from 'node:fs';
 import { lastLines } from '../progress/tail.js';
+import { registerCleanup } from '../cleanup.js';
 import { readFile } from 'node:fs/promises';
 
 export type BaseOrigin = 'present' | 'pulled' | 'bootstrapped';
@@ -69,24 +70,27 @@ async function bootstrapImage(docker: Docker, ref: string, spec: BootstrapSpec, 
   const child = execa('mmdebstrap', args, { stdout: 'pipe', stderr: 'pipe', reject: false, buffer: { stdout: false } });
   child.stderr?.pipe(log, { end: false });
   const { repo, tag } = splitRef(ref);
+  // A truncated tar still imports: on failure or Ctrl-C the half image must not stay to be taken for the base next time.
+  const removePartial = () => docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+  const unregister = registerCleanup(removePartial);
   // Imported images have no command; a shell makes `docker run IMAGE` behave as users expect.
   const imported = docker
     .importImage(child.stdout as unknown as NodeJS.ReadableStream, { repo, tag, changes: ['CMD ["/bin/bash"]'] } as object)
     .then((stream) => new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve()))));
-  const [result, importResult] = await Promise.allSettled([child, imported]);
+  // reject: false, so the command's promise always resolves; the import may reject.
+  const [exec, importResult] = await Promise.all([child, imported.then(() => undefined, (error: Error) => error)]);
   await new Promise((resolve) => log.end(resolve));
-  const exec = result.status === 'fulfilled' ? result.value : undefined;
-  if ((exec as { code?: string } | undefined)?.code === 'ENOENT' || (result.status === 'rejected')) {
+  unregister();
+  if (exec.failed || importResult) await removePartial();
+  if ((exec as { code?: string }).code === 'ENOENT') {
     throw new UserError(
       `base image ${ref} must be bootstrapped, but mmdebstrap is not installed`,
       'apt-get install mmdebstrap (tools/setup-host.sh does this)',
     );
   }
-  if (exec?.failed) {
+  if (exec.failed) {
     const output = await readFile(logPath, 'utf8').catch(() => '');
     throw new StepError('base', `mmdebstrap failed with exit code ${exec.exitCode}\n${lastLines(output, 15)}`, logPath);
   }
-  if (importResult.status === 'rejected') {
-    throw new StepError('base', `docker import failed: ${(importResult.reason as Error).message}`, logPath);
-  }
+  if (importResult) throw new StepError('base', `docker import failed: ${importResult.message}`, logPath);
 }

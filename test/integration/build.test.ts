@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listContainers, repoRoot, runCli, specFlags, testImage } from '../helpers/cli.js';
+import { listContainers, runCli, specFlags, testImage } from '../helpers/cli.js';
 
 const ref = `${testImage.repo}:${testImage.tag}`;
 
@@ -130,4 +130,3 @@ describe('base bootstrap', () => {
   }, 600_000);
 });
 
-export { repoRoot };
