@@ -26,7 +26,7 @@
  * hard disks, but many real firmwares do not.) In the GPT variant the MBR is
  * protective (one 0xee partition); --mbr-force-bootable adds an active dummy
  * entry for legacy BIOSes that refuse a disk without an active partition.
- * This is the layout recent Ubuntu live ISOs use.
+ * (Recent Ubuntu live ISOs make the same choice.)
  *
  * -partition_offset 16 makes the ISO filesystem also appear as GPT partition
  * 1 starting at block 64 (with its own superblock), so partitioning tools and
@@ -37,10 +37,13 @@
  * creation/modification dates, boot catalog date, MBR id), --gpt_disk_guid
  * modification-date (GPT disk and partition GUIDs, otherwise random) and
  * --set_all_file_dates (file mtimes/atimes/ctimes, otherwise those of the
- * staged files). xorriso 1.5 derives the same from SOURCE_DATE_EPOCH in its
- * environment, but only as defaults that startup files can override, so we set
- * them explicitly and start xorriso with -no_rc. -r (rather than -R) records
- * uid/gid 0 and normalised permissions instead of the builder's.
+ * staged files). SOURCE_DATE_EPOCH in xorriso's environment is not enough:
+ * it only sets defaults (which startup files may override, hence -no_rc), and
+ * for files that default is "set_to_mtime", which keeps each source file's
+ * own mtime, so the same content with other file times (a fresh checkout, a
+ * re-staged grub.cfg) gave different bytes until --set_all_file_dates was
+ * given the epoch. -r (rather than -R) records uid/gid 0 and normalised
+ * permissions instead of the builder's.
  */
 
 import { UserError } from '../errors.js';

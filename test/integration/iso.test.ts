@@ -8,7 +8,7 @@
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,12 +203,15 @@ describe.skipIf(missing.length > 0)(`hybrid ISO built with xorriso and grub-mkim
   });
 
   it('is byte-identical when built twice with the same epoch, and differs with another epoch', async () => {
+    // Same content, other file times (as after a fresh checkout or copy): must not matter.
+    const later = new Date((EPOCH + 12_345) * 1000);
+    for (const path of [input.kernelPath, input.initrdPath, input.squashfsPath, input.cloudConfigPath!]) utimesSync(path, later, later);
     const second = join(root, 'second.iso');
     await buildIso({ ...input, workDir: join(root, 'work2') }, second);
     expect(sha256(second)).toBe(sha256(iso));
-    const later = join(root, 'later.iso');
-    await buildIso({ ...input, sourceDateEpoch: EPOCH + 86_400 }, later);
-    expect(sha256(later)).not.toBe(sha256(iso));
+    const nextDay = join(root, 'next-day.iso');
+    await buildIso({ ...input, sourceDateEpoch: EPOCH + 86_400 }, nextDay);
+    expect(sha256(nextDay)).not.toBe(sha256(iso));
   }, 240_000);
 
   it('leaves no file at the output path when an input is missing', async () => {
