@@ -5,11 +5,16 @@ PROFILE ?=
 SPEC    ?= os.yaml
 FLAGS   ?=
 TIMEOUT ?= 420
+# Signing: a cosign key pair (make keygen), or KEYLESS=1 for Sigstore keyless signing in CI.
+KEY     ?= cosign.key
+PUB     ?= $(basename $(KEY)).pub
+KEYLESS ?=
 
 ROS_BUILD = node dist/cli.js
 SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profile $(PROFILE)) $(FLAGS)
+SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
-.PHONY: all setup compile build iso smoke test test-unit test-integration test-e2e bench plan clean
+.PHONY: all setup compile build iso smoke push sign verify keygen release test test-unit test-integration test-e2e bench plan clean
 
 all: iso
 
@@ -32,6 +37,24 @@ smoke: compile
 	iso=$$($(ROS_BUILD) iso $(SPEC_FLAGS)) && \
 	$(ROS_BUILD) boot "$$iso" --firmware bios --timeout $(TIMEOUT) && \
 	$(ROS_BUILD) boot "$$iso" --firmware uefi --timeout $(TIMEOUT)
+
+push: compile
+	$(ROS_BUILD) push $(SPEC_FLAGS)
+
+sign: compile
+	$(ROS_BUILD) sign $(SPEC_FLAGS) $(SIGN_FLAGS)
+
+verify: compile
+	$(ROS_BUILD) verify $(SPEC_FLAGS) --key $(PUB)
+
+keygen: compile
+	$(ROS_BUILD) keygen --output-prefix $(basename $(KEY))
+
+# The whole release, the same locally and in CI: build, boot-test, push, sign.
+release: compile
+	$(MAKE) --no-print-directory smoke
+	$(MAKE) --no-print-directory push
+	$(MAKE) --no-print-directory sign
 
 test: compile
 	npx vitest run

@@ -18,15 +18,26 @@ declare -A NEEDS=(
   [grub-mkimage]=grub-common
   [mkfs.vfat]=dosfstools
   [mcopy]=mtools
+  [skopeo]=skopeo
+  [docker-registry]=docker-registry
+  [openssl]=openssl
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(
-  [/usr/lib/grub/i386-pc/eltorito.img]=grub-pc-bin
+  [/usr/lib/grub/i386-pc/cdboot.img]=grub-pc-bin
   [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
   [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
 )
 
 say() { printf 'setup: %s\n' "$*"; }
+
+# root runs apt/dockerd itself; a CI runner user (GitHub's) has passwordless sudo
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif sudo -n true 2>/dev/null; then sudo "$@"
+  else return 1
+  fi
+}
 
 missing_packages() {
   local cmd file
@@ -44,12 +55,13 @@ install_packages() {
   local packages
   packages=$(missing_packages | sort -u | tr '\n' ' ')
   [ -n "${packages// /}" ] || { say "host tools present"; return 0; }
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && as_root true; then
     say "installing: $packages"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $packages ca-certificates >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages ca-certificates >/dev/null
+    # the registry package starts a system-wide registry on :5000; tests run their own on loopback
+    as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
   else
     say "missing host packages: $packages"
     say "install them with your package manager (Debian/Ubuntu: sudo apt-get install $packages), then rerun"
@@ -64,15 +76,15 @@ start_engine() {
   if [ -n "${DOCKER_HOST:-}" ]; then
     say "DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST"; exit 1
   fi
-  if [ "$(id -u)" != 0 ]; then
+  if ! as_root true; then
     say "no docker engine answers and starting dockerd needs root: run 'sudo dockerd &' or 'sudo systemctl start docker'"; exit 1
   fi
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl start docker || true
+    as_root systemctl start docker || true
   fi
   if ! engine_answers; then
     say "starting dockerd (log: /var/log/ros-build-dockerd.log)"
-    nohup dockerd >/var/log/ros-build-dockerd.log 2>&1 &
+    as_root sh -c 'nohup dockerd >/var/log/ros-build-dockerd.log 2>&1 &'
   fi
   for _ in $(seq 1 60); do engine_answers && { say "docker engine started"; return 0; }; sleep 1; done
   say "dockerd did not answer within 60 s; see /var/log/ros-build-dockerd.log"; tail -n 20 /var/log/ros-build-dockerd.log >&2 || true
