@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBootCommand } from './commands/boot.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerPublishCommands } from './commands/publish.js';
 import { runCleanups } from './cleanup.js';
 import { formatError, UserError } from './errors.js';
 
@@ -15,6 +16,7 @@ const program = new Command()
 registerBuildCommands(program);
 registerPlanCommand(program);
 registerBootCommand(program);
+registerPublishCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -21,6 +21,7 @@ declare -A NEEDS=(
   [skopeo]=skopeo
   [docker-registry]=docker-registry
   [openssl]=openssl
+  [htpasswd]=apache2-utils
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(

@@ -2,7 +2,7 @@
 export type ProgressEvent =
   | { kind: 'step-start'; step: string }
   | { kind: 'step-status'; step: string; text: string; milestone?: boolean }
-  | { kind: 'step-done'; step: string; seconds: number; outcome: 'cached' | 'built' | 'passed'; detail?: string }
+  | { kind: 'step-done'; step: string; seconds: number; outcome: 'cached' | 'built' | 'passed' | 'pushed' | 'signed' | 'verified'; detail?: string }
   | { kind: 'step-failed'; step: string; seconds: number }
   | { kind: 'info'; text: string };
 

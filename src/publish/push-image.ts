@@ -1,0 +1,74 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerCleanup } from '../cleanup.js';
+import { CommandError, runCommand } from '../exec/run.js';
+import { UserError } from '../errors.js';
+import { skopeoCopyArgs } from '../tools/skopeo.js';
+import type { RegistryClient } from './registry/client.js';
+import type { Credentials } from './registry/credentials.js';
+import { formatReference, isLoopbackRegistry, type ImageReference } from './registry/reference.js';
+
+export interface ImagePush {
+  /** The image in the local engine (its ID or tag). */
+  localImage: string;
+  target: ImageReference;
+  client: RegistryClient;
+  credentials?: Credentials;
+  allowHttp: boolean;
+  retryTimes: number;
+  logPath?: string;
+}
+
+/**
+ * Push the runnable OS image from the engine with skopeo, which streams and
+ * compresses the layers and skips blobs the registry already has; a rerun
+ * after an interruption therefore completes with the same digest.
+ */
+export async function pushImage(push: ImagePush): Promise<string> {
+  const workDir = await mkdtemp(join(tmpdir(), 'ros-build-push-'));
+  const unregister = registerCleanup(() => rm(workDir, { recursive: true, force: true }));
+  try {
+    const digestFile = join(workDir, 'digest');
+    const authFile = push.credentials ? await writeAuthFile(workDir, push.target.registry, push.credentials) : undefined;
+    const args = skopeoCopyArgs({
+      source: `docker-daemon:${push.localImage}`,
+      destination: `docker://${formatReference(push.target)}`,
+      digestFile,
+      destAuthFile: authFile,
+      destTlsVerify: !(push.allowHttp || isLoopbackRegistry(push.target.registry)),
+      retryTimes: push.retryTimes,
+    });
+    try {
+      await runCommand('skopeo', args, { logPath: push.logPath });
+    } catch (error) {
+      throw explainSkopeoFailure(error, push.target);
+    }
+    const digest = (await readFile(digestFile, 'utf8')).trim();
+    const remote = await push.client.resolveDigest(push.target.tag!);
+    if (remote !== digest) throw new Error(`after the push, ${formatReference(push.target)} resolves to ${remote ?? 'nothing'}, not the pushed ${digest}`);
+    return digest;
+  } finally {
+    unregister();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function writeAuthFile(dir: string, registry: string, credentials: Credentials): Promise<string> {
+  const path = join(dir, 'auth.json');
+  const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+  await writeFile(path, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
+}
+
+function explainSkopeoFailure(error: unknown, target: ImageReference): unknown {
+  if (!(error instanceof CommandError)) return error;
+  if (error.exitCode === undefined && /not found on PATH/.test(error.outputTail)) {
+    return new UserError('skopeo is needed to push the OS image but is not installed', 'run make setup (Debian/Ubuntu: apt-get install skopeo)');
+  }
+  if (/unauthorized|authentication required|denied/i.test(error.outputTail)) {
+    return new UserError(`registry ${target.registry} refused the image push to ${target.repository}`, 'check that the account may push to this repository');
+  }
+  return error;
+}
