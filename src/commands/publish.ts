@@ -1,8 +1,14 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { connectEngine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import { createReporter } from '../progress/reporter.js';
+import { readPublicKey } from '../publish/cosign/key-file.js';
 import { pushBuild } from '../publish/push.js';
+import { parseReference } from '../publish/registry/reference.js';
+import { createClientPool, resolveSignTargets, signChecksums, signTargets } from '../publish/sign.js';
+import { chooseSigner, type SignerChoice } from '../publish/signer.js';
+import { verifyChecksums, verifyImageSignature, verifyPushed } from '../publish/verify.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../publish/registry/retry.js';
 import { loadSpec } from '../spec/load.js';
 import { addSpecOptions, toOverrides, type SpecFlags } from './common.js';
@@ -39,5 +45,66 @@ export function registerPublishCommands(program: Command): void {
     for (const pushed of [manifest.image?.pushed, ...manifest.artifacts.map((a) => a.pushed)]) {
       if (pushed) process.stdout.write(`${pushed.reference}@${pushed.digest}\n`);
     }
+  });
+}
+
+interface SignFlags extends SpecFlags, RegistryFlags {
+  key?: string;
+  keyless?: boolean;
+  signer: SignerChoice;
+  checksums: boolean;
+}
+
+export function registerSigningCommands(program: Command): void {
+  addRegistryOptions(
+    addSpecOptions(
+      program
+        .command('sign')
+        .argument('[references...]', 'what to sign (default: everything build/manifest.json records as pushed); a tag only if it still names the pushed digest')
+        .description('sign pushed digests in cosign\'s keyed .sig layout, and build/SHA256SUMS as cosign sign-blob does')
+        .option('--key <path>', 'cosign private key (passphrase from COSIGN_PASSWORD or a prompt)')
+        .option('--keyless', 'Sigstore keyless signing with the CI\'s OIDC identity (needs the cosign CLI)')
+        .addOption(new Option('--signer <which>', 'cosign CLI if on PATH, else the built-in signer; or force one').choices(['auto', 'cosign', 'builtin']).default('auto'))
+        .option('--no-checksums', 'do not sign build/SHA256SUMS'),
+    ),
+  ).action(async (references: string[], flags: SignFlags) => {
+    if (flags.key && flags.keyless) throw new UserError('--key and --keyless exclude each other', 'sign with a key pair, or keylessly in CI');
+    const spec = loadSpec(flags.spec, toOverrides(flags));
+    const report = createReporter();
+    const allowHttp = Boolean(flags.allowHttp);
+    const signer = await chooseSigner({ keyPath: flags.key, keyless: Boolean(flags.keyless), choice: flags.signer, allowHttp });
+    const connect = createClientPool({ allowHttp, retry: toRetryPolicy(flags) });
+    const targets = await resolveSignTargets(spec.outputDir, references, connect);
+    await signTargets(targets, signer, connect, report);
+    if (flags.checksums && references.length === 0) await signChecksums(spec.outputDir, signer, report);
+  });
+
+  addRegistryOptions(
+    addSpecOptions(
+      program
+        .command('verify')
+        .argument('[references...]', 'what to verify (default: everything build/manifest.json records as pushed, and build/SHA256SUMS)')
+        .description('verify cosign key signatures of references (a moved tag, a missing or wrong signature fail) and of build/SHA256SUMS')
+        .requiredOption('--key <path>', 'cosign public key (cosign.pub)')
+        .option('--no-checksums', 'do not verify build/SHA256SUMS.sig'),
+    ),
+  ).action(async (references: string[], flags: SpecFlags & RegistryFlags & { key: string; checksums: boolean }) => {
+    const spec = loadSpec(flags.spec, toOverrides(flags));
+    const pem = await readFile(flags.key, 'utf8').catch(() => {
+      throw new UserError(`public key ${flags.key} not found`, 'pass the cosign.pub that belongs to the signing key');
+    });
+    const publicKey = readPublicKey(pem, flags.key);
+    const connect = createClientPool({ allowHttp: Boolean(flags.allowHttp), retry: toRetryPolicy(flags) });
+    const verified: string[] = [];
+    if (references.length === 0) {
+      verified.push(...(await verifyPushed(spec.outputDir, connect, publicKey)));
+      if (flags.checksums) verified.push(...(await verifyChecksums(spec.outputDir, publicKey)).map((file) => `${file} (SHA256SUMS)`));
+    }
+    for (const text of references) {
+      const ref = parseReference(text);
+      const digest = await verifyImageSignature(await connect(ref), ref, publicKey);
+      verified.push(`${text}${ref.digest ? '' : `@${digest}`}`);
+    }
+    for (const line of verified) process.stdout.write(`verified ${line}\n`);
   });
 }
