@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { registerBootCommand } from './commands/boot.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerPlanCommand } from './commands/plan.js';
-import { registerPublishCommands } from './commands/publish.js';
+import { registerKeygenCommand } from './commands/keygen.js';
+import { registerPublishCommands, registerSigningCommands } from './commands/publish.js';
 import { runCleanups } from './cleanup.js';
 import { formatError, UserError } from './errors.js';
 
@@ -17,6 +18,8 @@ registerBuildCommands(program);
 registerPlanCommand(program);
 registerBootCommand(program);
 registerPublishCommands(program);
+registerSigningCommands(program);
+registerKeygenCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,7 +27,12 @@ export interface ImagePush {
  */
 export async function pushImage(push: ImagePush): Promise<string> {
   const workDir = await mkdtemp(join(tmpdir(), 'ros-build-push-'));
-  const unregister = registerCleanup(() => rm(workDir, { recursive: true, force: true }));
+  // On Ctrl-C, stop skopeo too: an orphaned push would race the rerun.
+  const cancel = new AbortController();
+  const unregister = registerCleanup(() => {
+    cancel.abort();
+    return rm(workDir, { recursive: true, force: true });
+  });
   try {
     const digestFile = join(workDir, 'digest');
     const authFile = push.credentials ? await writeAuthFile(workDir, push.target.registry, push.credentials) : undefined;
@@ -40,7 +45,7 @@ export async function pushImage(push: ImagePush): Promise<string> {
       retryTimes: push.retryTimes,
     });
     try {
-      await runCommand('skopeo', args, { logPath: push.logPath });
+      await runCommand('skopeo', args, { logPath: push.logPath, cancelSignal: cancel.signal });
     } catch (error) {
       throw explainSkopeoFailure(error, push.target);
     }

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { findImage } from '../docker/engine.js';
@@ -49,6 +50,8 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
     retry: options.retry,
     onRetry: (text) => report({ kind: 'info', text: `registry: ${text}` }),
   });
+  const logDir = join(spec.outputDir, 'logs');
+  await mkdir(logDir, { recursive: true });
   const imageDigest = await runTimed(report, `push image ${formatReference(target)}`, 'pushed', () =>
     pushImage({
       localImage: spec.image.ref,
@@ -57,7 +60,7 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
       credentials: client.loginCredentials,
       allowHttp: options.allowHttp,
       retryTimes: options.retry.attempts - 1,
-      logPath: join(spec.outputDir, 'logs', 'push-image.log'),
+      logPath: join(logDir, 'push-image.log'),
     }),
     (digest) => digest,
   );

@@ -22,10 +22,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Start a registry; with `login`, it requires that user and password (htpasswd, bcrypt). */
-export async function startRegistry(login?: { username: string; password: string }): Promise<TestRegistry> {
+/**
+ * Start a registry; with `login`, it requires that user and password (htpasswd,
+ * bcrypt). A fixed `port` keeps image names, and so the build cache, stable.
+ */
+export async function startRegistry(options: { port?: number; login?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+  const { login } = options;
   const dir = await mkdtemp(join(tmpdir(), 'ros-build-registry-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   let auth = '';
   if (login) {
