@@ -22,6 +22,8 @@ declare -A NEEDS=(
   [docker-registry]=docker-registry
   [openssl]=openssl
   [htpasswd]=apache2-utils
+  [pgrep]=procps
+  [ip]=iproute2
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(

@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { createReporter } from '../progress/reporter.js';
 import { readPublicKey } from '../publish/cosign/key-file.js';
 import { pushBuild } from '../publish/push.js';
+import { readPushRecords } from '../publish/pushed.js';
 import { parseReference } from '../publish/registry/reference.js';
 import { createClientPool, resolveSignTargets, signChecksums, signTargets } from '../publish/sign.js';
 import { chooseSigner, type SignerChoice } from '../publish/signer.js';
@@ -74,7 +75,9 @@ export function registerSigningCommands(program: Command): void {
     const allowHttp = Boolean(flags.allowHttp);
     const signer = await chooseSigner({ keyPath: flags.key, keyless: Boolean(flags.keyless), choice: flags.signer, allowHttp });
     const connect = createClientPool({ allowHttp, retry: toRetryPolicy(flags) });
-    const targets = await resolveSignTargets(spec.outputDir, references, connect);
+    // Named references need the records only to vouch for tags; a manifest of another build just vouches for none.
+    const pushed = await readPushRecords(spec.outputDir, spec.image.ref).catch((error) => (references.length ? [] : Promise.reject(error)));
+    const targets = await resolveSignTargets(spec.outputDir, pushed, references, connect);
     await signTargets(targets, signer, connect, report);
     if (flags.checksums && references.length === 0) await signChecksums(spec.outputDir, signer, report);
   });
@@ -97,7 +100,7 @@ export function registerSigningCommands(program: Command): void {
     const connect = createClientPool({ allowHttp: Boolean(flags.allowHttp), retry: toRetryPolicy(flags) });
     const verified: string[] = [];
     if (references.length === 0) {
-      verified.push(...(await verifyPushed(spec.outputDir, connect, publicKey)));
+      verified.push(...(await verifyPushed(await readPushRecords(spec.outputDir, spec.image.ref), connect, publicKey)));
       if (flags.checksums) verified.push(...(await verifyChecksums(spec.outputDir, publicKey)).map((file) => `${file} (SHA256SUMS)`));
     }
     for (const text of references) {

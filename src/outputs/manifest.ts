@@ -30,8 +30,9 @@ export const CHECKSUM_SIGNATURE_FILES = ['SHA256SUMS.sig', 'SHA256SUMS.pem', 'SH
 /**
  * Update build/manifest.json: the image just built and the artifacts just
  * written replace earlier entries for the same path; entries whose files are
- * gone are dropped, so the manifest never lists what is not there. Push
- * records survive only while the image and files are the same bytes.
+ * gone, or that belong to another image reference, are dropped, so the
+ * manifest (and SHA256SUMS) list exactly this build's files. Push records
+ * survive only while the image and files are the same bytes.
  */
 export async function updateManifest(
   outputDir: string,
@@ -46,7 +47,9 @@ export async function updateManifest(
     return { ...a, path, image: image.id, ...(pushed ? { pushed } : {}) };
   });
   const freshPaths = new Set(fresh.map((a) => a.path));
-  const kept = previous.artifacts.filter((a) => !freshPaths.has(a.path) && existsSync(join(outputDir, a.path)));
+  // The manifest describes one image: media of another REPO:TAG in the same directory are not part of this release.
+  const sameRef = previous.image?.ref === image.ref;
+  const kept = previous.artifacts.filter((a) => sameRef && !freshPaths.has(a.path) && existsSync(join(outputDir, a.path)));
   const imagePushed = previous.image?.id === image.id && previous.image.ref === image.ref ? previous.image.pushed : undefined;
   const manifest: Manifest = {
     image: { ...image, ...(imagePushed ? { pushed: imagePushed } : {}) },

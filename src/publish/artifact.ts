@@ -11,13 +11,13 @@ const EMPTY_CONFIG_BYTES = Buffer.from('{}');
 export const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Digest(EMPTY_CONFIG_BYTES), size: 2 };
 
 /** Registered media types where there are some (IANA: application/vnd.efi.iso, .img). */
-const LAYER_MEDIA_TYPES: Record<string, string> = {
-  iso: 'application/vnd.efi.iso',
-  raw: 'application/vnd.efi.img',
-  disk: 'application/vnd.efi.img',
-  qcow2: 'application/x-qemu-disk',
-  squashfs: 'application/vnd.squashfs',
-};
+const LAYER_MEDIA_TYPES = new Map([
+  ['iso', 'application/vnd.efi.iso'],
+  ['raw', 'application/vnd.efi.img'],
+  ['disk', 'application/vnd.efi.img'],
+  ['qcow2', 'application/x-qemu-disk'],
+  ['squashfs', 'application/vnd.squashfs'],
+]);
 
 export function artifactType(format: string): string {
   return `application/vnd.rancher.os2.${format}.v1`;
@@ -60,7 +60,7 @@ export function createArtifactManifest(file: ArtifactFile, labels: ArtifactLabel
     config: EMPTY_CONFIG,
     layers: [
       {
-        mediaType: LAYER_MEDIA_TYPES[file.format] ?? 'application/octet-stream',
+        mediaType: LAYER_MEDIA_TYPES.get(file.format) ?? 'application/octet-stream',
         digest: `sha256:${file.sha256}`,
         size: file.size,
         annotations: { 'org.opencontainers.image.title': basename(file.path) },

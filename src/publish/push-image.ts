@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerCleanup } from '../cleanup.js';
@@ -6,7 +6,7 @@ import { CommandError, runCommand } from '../exec/run.js';
 import { UserError } from '../errors.js';
 import { skopeoCopyArgs } from '../tools/skopeo.js';
 import type { RegistryClient } from './registry/client.js';
-import type { Credentials } from './registry/credentials.js';
+import { writeDockerConfig, type Credentials } from './registry/credentials.js';
 import { formatReference, isLoopbackRegistry, type ImageReference } from './registry/reference.js';
 
 export interface ImagePush {
@@ -35,7 +35,8 @@ export async function pushImage(push: ImagePush): Promise<string> {
   });
   try {
     const digestFile = join(workDir, 'digest');
-    const authFile = push.credentials ? await writeAuthFile(workDir, push.target.registry, push.credentials) : undefined;
+    const authFile = push.credentials ? join(workDir, 'auth.json') : undefined;
+    if (authFile) await writeDockerConfig(authFile, push.target.registry, push.credentials!);
     const args = skopeoCopyArgs({
       source: `docker-daemon:${push.localImage}`,
       destination: `docker://${formatReference(push.target)}`,
@@ -57,14 +58,6 @@ export async function pushImage(push: ImagePush): Promise<string> {
     unregister();
     await rm(workDir, { recursive: true, force: true });
   }
-}
-
-async function writeAuthFile(dir: string, registry: string, credentials: Credentials): Promise<string> {
-  const path = join(dir, 'auth.json');
-  const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-  await writeFile(path, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
-  await chmod(path, 0o600);
-  return path;
 }
 
 function explainSkopeoFailure(error: unknown, target: ImageReference): unknown {

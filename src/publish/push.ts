@@ -45,6 +45,8 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
       'rebuild the media (make iso) so that what is pushed belongs together, or push the image alone with --image-only',
     );
   }
+  // Tags are checked before anything is pushed, not after the image went up.
+  const artifactTags = artifacts.map((a) => withTag(target, artifactTag(target.tag!, a.format)));
   const client = await RegistryClient.connect(target, {
     allowHttp: options.allowHttp,
     retry: options.retry,
@@ -68,9 +70,9 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
   const updated: Manifest = { ...manifest, image: { ref: spec.image.ref, id: imageId, pushed: { reference: formatReference(target), digest: imageDigest } } };
   await writeManifest(spec.outputDir, updated);
   const imageAt = formatReference(withDigest(target, imageDigest));
-  for (const artifact of artifacts) {
+  for (const [i, artifact] of artifacts.entries()) {
     const file = join(spec.outputDir, artifact.path);
-    const tagged = withTag(target, artifactTag(target.tag!, artifact.format));
+    const tagged = artifactTags[i]!;
     const digest = await runTimed(report, `push ${artifact.format} ${formatReference(tagged)}`, 'pushed', async () => {
       const sha256 = await sha256File(file).catch(() => undefined);
       if (sha256 !== artifact.sha256) {

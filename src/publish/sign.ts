@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { CHECKSUMS_FILE, readManifest, type PushRecord } from '../outputs/manifest.js';
+import { CHECKSUMS_FILE, type PushRecord } from '../outputs/manifest.js';
 import type { Reporter } from '../progress/reporter.js';
 import { runTimed } from '../progress/timed.js';
 import { RegistryClient, type ClientOptions } from './registry/client.js';
@@ -30,9 +30,12 @@ export function createClientPool(options: ClientOptions): (ref: ImageReference) 
  * pushed from this build; a signature belongs to a digest, not to a tag that
  * may have moved since.
  */
-export async function resolveSignTargets(outputDir: string, references: string[], connect: (ref: ImageReference) => Promise<RegistryClient>): Promise<Array<ImageReference & { digest: string }>> {
-  const manifest = await readManifest(outputDir);
-  const pushed: PushRecord[] = [manifest.image?.pushed, ...manifest.artifacts.map((a) => a.pushed)].filter((p): p is PushRecord => Boolean(p));
+export async function resolveSignTargets(
+  outputDir: string,
+  pushed: PushRecord[],
+  references: string[],
+  connect: (ref: ImageReference) => Promise<RegistryClient>,
+): Promise<Array<ImageReference & { digest: string }>> {
   if (references.length === 0 && pushed.length === 0) {
     throw new UserError(`nothing in ${join(outputDir, 'manifest.json')} was pushed yet`, 'push first (make push), or name what to sign: ros-build sign REGISTRY/REPO@sha256:<digest>');
   }

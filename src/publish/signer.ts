@@ -15,6 +15,7 @@ import { readPassphrase } from './cosign/passphrase.js';
 import { cosignDockerReference, createSimpleSigningPayload } from './cosign/simple-signing.js';
 import { signPayload, verifyPayload } from './cosign/signature.js';
 import { sha256Digest, type RegistryClient } from './registry/client.js';
+import { writeDockerConfig } from './registry/credentials.js';
 import { formatReference, isLoopbackRegistry, repositoryName, type ImageReference } from './registry/reference.js';
 import { appendSignature, readSignatureLayers, signatureTag } from './signature-manifest.js';
 
@@ -110,10 +111,7 @@ function createCosignSigner(options: { allowHttp: boolean; keyPath?: string; pas
       const configDir = await mkdtemp(join(tmpdir(), 'ros-build-cosign-'));
       const unregister = registerCleanup(() => rm(configDir, { recursive: true, force: true }));
       try {
-        if (credentials) {
-          const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-          await writeFile(join(configDir, 'config.json'), JSON.stringify({ auths: { [ref.registry]: { auth } } }), { mode: 0o600 });
-        }
+        if (credentials) await writeDockerConfig(join(configDir, 'config.json'), ref.registry, credentials);
         const args = cosignSignArgs({
           reference: formatReference(ref),
           keyPath: options.keyPath,

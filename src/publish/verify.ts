@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHECKSUMS_FILE, readManifest, type PushRecord } from '../outputs/manifest.js';
+import { CHECKSUMS_FILE, type PushRecord } from '../outputs/manifest.js';
 import { sha256File } from '../outputs/record.js';
 import { parseSimpleSigningPayload } from './cosign/simple-signing.js';
 import { verifyPayload } from './cosign/signature.js';
@@ -51,10 +51,8 @@ export async function verifyImageSignature(client: RegistryClient, ref: ImageRef
  * Verify what build/manifest.json says was pushed: each tag must still name
  * the pushed digest (a moved tag fails) and that digest must be signed.
  */
-export async function verifyPushed(outputDir: string, connect: (ref: ImageReference) => Promise<RegistryClient>, publicKey: KeyObject): Promise<string[]> {
-  const manifest = await readManifest(outputDir);
-  const pushed = [manifest.image?.pushed, ...manifest.artifacts.map((a) => a.pushed)].filter((p): p is PushRecord => Boolean(p));
-  if (pushed.length === 0) throw new VerificationError(`nothing in ${join(outputDir, 'manifest.json')} was pushed; name the references to verify`);
+export async function verifyPushed(pushed: PushRecord[], connect: (ref: ImageReference) => Promise<RegistryClient>, publicKey: KeyObject): Promise<string[]> {
+  if (pushed.length === 0) throw new VerificationError('build/manifest.json records nothing pushed; push first or name the references to verify');
   const verified: string[] = [];
   for (const record of pushed) {
     const ref = parseReference(record.reference);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
 import { findCredentials, type Credentials } from './credentials.js';
-import { isLoopbackRegistry, type ImageReference } from './reference.js';
+import { isLoopbackRegistry, registryApiHost, type ImageReference } from './reference.js';
 import { DEFAULT_RETRY, TransientError, withRetries, type RetryPolicy } from './retry.js';
 
 /** Content to upload; `open` is called once per attempt, so large files are streamed, never held in memory. */
@@ -258,13 +258,14 @@ export class RegistryClient {
 
   /** HTTPS always; for loopback (or --allow-http) fall back to HTTP when the registry does not speak TLS. */
   private async chooseBase(): Promise<string> {
-    const https = `https://${this.registry}`;
+    const host = registryApiHost(this.registry);
+    const https = `https://${host}`;
     if (!isLoopbackRegistry(this.registry) && !this.options.allowHttp) return https;
     try {
       await fetch(`${https}/v2/`, { method: 'GET' });
       return https;
     } catch {
-      return `http://${this.registry}`;
+      return `http://${host}`;
     }
   }
 }

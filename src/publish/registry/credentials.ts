@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -85,7 +85,22 @@ async function askCredentialHelper(helper: string, server: string): Promise<Cred
     }
     return undefined; // the helper has nothing for this server
   }
-  const answer = JSON.parse(String(result.stdout)) as { Username?: string; Secret?: string };
+  let answer: { Username?: string; Secret?: string };
+  try {
+    answer = JSON.parse(String(result.stdout)) as typeof answer;
+  } catch {
+    throw new UserError(`${program} answered something that is not JSON`, `check the helper: echo ${server} | ${program} get`);
+  }
   if (!answer.Secret) return undefined;
   return { username: answer.Username ?? '<token>', password: answer.Secret, source: program };
+}
+
+/**
+ * Write credentials as a Docker config file (mode 0600) for a tool we run
+ * (skopeo --authfile, cosign via DOCKER_CONFIG), so secrets never go on argv.
+ */
+export async function writeDockerConfig(path: string, registry: string, credentials: Credentials): Promise<void> {
+  const auth = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+  await writeFile(path, JSON.stringify({ auths: { [registry]: { auth } } }), { mode: 0o600 });
+  await chmod(path, 0o600);
 }

@@ -39,6 +39,7 @@ export function parseReference(text: string): ImageReference {
   const parts = rest.split('/');
   let registry = DOCKER_HUB;
   if (parts.length > 1 && (/[.:]/.test(parts[0]!) || parts[0] === 'localhost')) registry = parts.shift()!;
+  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   for (const part of parts) {
     if (!PATH_COMPONENT.test(part)) throw invalid(`"${part}" is not a valid repository path component (lowercase letters, digits, . _ -)`);
@@ -66,6 +67,12 @@ export function withDigest(ref: ImageReference, digest: string): ImageReference 
 
 /** Registries on this machine: the only ones we talk to over plain HTTP without being told to. */
 export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const lower = registry.toLowerCase();
+  const host = lower.startsWith('[') ? lower.slice(1, lower.indexOf(']')) : lower === '::1' ? lower : lower.replace(/:\d+$/, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The host that serves a registry's API: Docker Hub's differs from its name. */
+export function registryApiHost(registry: string): string {
+  return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
 }
