@@ -67,7 +67,10 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
     (digest) => digest,
   );
   // Recorded after each push, so a failure halfway keeps what did reach the registry.
-  const updated: Manifest = { ...manifest, image: { ref: spec.image.ref, id: imageId, pushed: { reference: formatReference(target), digest: imageDigest } } };
+  const updated: Manifest = {
+    image: { ref: spec.image.ref, id: imageId, pushed: { reference: formatReference(target), digest: imageDigest } },
+    artifacts: manifest.artifacts.filter((a) => a.image === imageId),
+  };
   await writeManifest(spec.outputDir, updated);
   const imageAt = formatReference(withDigest(target, imageDigest));
   for (const [i, artifact] of artifacts.entries()) {

@@ -1,7 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A real registry (Debian's docker-registry, i.e. CNCF distribution) on 127.0.0.1, with its own storage. */
@@ -26,11 +26,11 @@ export async function freePort(): Promise<number> {
  * Start a registry; with `login`, it requires that user and password (htpasswd,
  * bcrypt). A fixed `port` keeps image names, and so the build cache, stable.
  */
-export async function startRegistry(options: { port?: number; login?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { port?: number; address?: string; login?: { username: string; password: string } } = {}): Promise<TestRegistry> {
   const { login } = options;
   const dir = await mkdtemp(join(tmpdir(), 'ros-build-registry-'));
   const port = options.port ?? (await freePort());
-  const host = `127.0.0.1:${port}`;
+  const host = `${options.address ?? '127.0.0.1'}:${port}`;
   let auth = '';
   if (login) {
     const { stdout } = await execa('htpasswd', ['-Bbn', login.username, login.password]);
@@ -55,4 +55,11 @@ export async function startRegistry(options: { port?: number; login?: { username
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An IPv4 address of this machine that is not loopback: a registry there is "remote" as far as the HTTP rule goes. */
+export function nonLoopbackAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 }

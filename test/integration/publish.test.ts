@@ -16,13 +16,14 @@ import { parseReference } from '../../src/publish/registry/reference.js';
 import { pushArtifact } from '../../src/publish/artifact.js';
 import { runCli, repoRoot, testImage } from '../helpers/cli.js';
 import { startFreshEngine } from '../helpers/engine.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { nonLoopbackAddress, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 // Fixed ports: the image name contains the registry, and a stable name keeps the build cache warm across runs.
 const OPEN_PORT = 5123;
 const LOGIN_PORT = 5124;
 const SPARE_PORT = 5125;
 const CLOSED_PORT = 5126;
+const REMOTE_PORT = 5127;
 
 const outputDir = join(repoRoot, 'build', 'test-publish');
 const keyDir = mkdtempSync(join(tmpdir(), 'ros-build-keys-'));
@@ -166,6 +167,27 @@ describe('push', () => {
     } finally {
       await execa('docker', ['rmi', `${guardedRepo}:it`], { reject: false });
       await guarded.stop();
+    }
+  });
+
+  it('speaks plain HTTP to a registry off loopback only when --allow-http says so', async () => {
+    const address = nonLoopbackAddress();
+    expect(address, 'this machine has no non-loopback IPv4 address').toBeDefined();
+    const remote = await startRegistry({ port: REMOTE_PORT, address });
+    const remoteRepo = `${remote.host}/ros-build-test/os`;
+    try {
+      await execa('docker', ['tag', `${repo}:it`, `${remoteRepo}:it`]);
+      const flags = ['push', '--image-only', '--retries', '1', ...specFlags(remoteRepo), '--output-dir', mkdtempSync(join(tmpdir(), 'ros-build-out-'))];
+      const refused = await runCli(flags);
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toContain(`cannot reach registry ${remote.host}`);
+      expect(refused.stderr).toContain('plain HTTP is used only for loopback registries or with --allow-http');
+      const allowed = await runCli([...flags, '--allow-http']);
+      expect(allowed.exitCode, allowed.stderr).toBe(0);
+      expect(allowed.stdout.trim()).toBe(`${remoteRepo}:it@${pushedImage}`);
+    } finally {
+      await execa('docker', ['rmi', `${remoteRepo}:it`], { reject: false });
+      await remote.stop();
     }
   });
 
