@@ -48,7 +48,7 @@ export async function pushImage(push: ImagePush): Promise<string> {
     try {
       await runCommand('skopeo', args, { logPath: push.logPath, cancelSignal: cancel.signal });
     } catch (error) {
-      throw explainSkopeoFailure(error, push.target);
+      throw explainSkopeoFailure(error, push.target, Boolean(push.credentials));
     }
     const digest = (await readFile(digestFile, 'utf8')).trim();
     const remote = await push.client.resolveDigest(push.target.tag!);
@@ -60,12 +60,14 @@ export async function pushImage(push: ImagePush): Promise<string> {
   }
 }
 
-function explainSkopeoFailure(error: unknown, target: ImageReference): unknown {
+function explainSkopeoFailure(error: unknown, target: ImageReference, loggedIn: boolean): unknown {
   if (!(error instanceof CommandError)) return error;
   if (error.exitCode === undefined && /not found on PATH/.test(error.outputTail)) {
     return new UserError('skopeo is needed to push the OS image but is not installed', 'run make setup (Debian/Ubuntu: apt-get install skopeo)');
   }
   if (/unauthorized|authentication required|denied/i.test(error.outputTail)) {
+    // Registries such as Docker Hub and ghcr.io hand anonymous clients a pull-only token: the refusal comes only now.
+    if (!loggedIn) return new UserError(`registry ${target.registry} refused an anonymous push to ${target.repository}`, `set REGISTRY_USERNAME and REGISTRY_PASSWORD, or run: docker login ${target.registry}`);
     return new UserError(`registry ${target.registry} refused the image push to ${target.repository}`, 'check that the account may push to this repository');
   }
   return error;

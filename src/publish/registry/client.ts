@@ -49,6 +49,8 @@ export class RegistryClient {
   private base = '';
   private authorization?: string;
   private credentials?: Credentials;
+  /** The Bearer challenge and when its token runs out: tokens last minutes, a push of a large image can last longer. */
+  private bearer?: { params: Record<string, string>; expiresAt: number };
   private readonly retry: RetryPolicy;
 
   private constructor(
@@ -156,6 +158,7 @@ export class RegistryClient {
   /** One HTTP exchange; network failures and 5xx/429 become TransientErrors for the retry loop. */
   private async attempt(method: string, url: string, init: { body?: Buffer | Readable; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
+    if (this.bearer && Date.now() >= this.bearer.expiresAt) await this.renewToken();
     if (this.authorization) headers.authorization = this.authorization;
     let body: BodyInit | undefined;
     if (init.body instanceof Readable) body = Readable.toWeb(init.body) as unknown as BodyInit;
@@ -214,7 +217,8 @@ export class RegistryClient {
       return this.check(again, [200], 'accept the login');
     }
     if (challenge.scheme === 'bearer' && challenge.params.realm) {
-      this.authorization = `Bearer ${await this.fetchToken(challenge.params)}`;
+      this.bearer = { params: challenge.params, expiresAt: 0 };
+      await this.renewToken();
       return;
     }
     throw new Error(`registry ${this.registry} asks for an unsupported authentication scheme "${challenge.scheme}"`);
@@ -225,7 +229,14 @@ export class RegistryClient {
     return new UserError(`registry ${this.registry} refused the login of user "${username}" (credentials from ${source})`, `check the user name and password, or run: docker login ${this.registry}`);
   }
 
-  private async fetchToken(params: Record<string, string>): Promise<string> {
+  private async renewToken(): Promise<void> {
+    const { token, expiresIn } = await this.fetchToken(this.bearer!.params);
+    this.authorization = `Bearer ${token}`;
+    // Renew 10 s early; the spec's default lifetime is 60 s when the service does not say.
+    this.bearer!.expiresAt = Date.now() + (expiresIn - 10) * 1000;
+  }
+
+  private async fetchToken(params: Record<string, string>): Promise<{ token: string; expiresIn: number }> {
     const url = new URL(params.realm!);
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', `repository:${this.repository}:pull,push`);
@@ -250,10 +261,10 @@ export class RegistryClient {
       throw new UserError(`registry ${this.registry} requires a login and no credentials were found`, loginHint(this.registry));
     }
     if (!res.ok) throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
-    const body = (await res.json()) as { token?: string; access_token?: string };
+    const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token ?? body.access_token;
     if (!token) throw new Error(`token service ${url.host} returned no token`);
-    return token;
+    return { token, expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 60 };
   }
 
   /** HTTPS always; for loopback (or --allow-http) fall back to HTTP when the registry does not speak TLS. */
