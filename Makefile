@@ -14,7 +14,7 @@ ROS_BUILD = node dist/cli.js
 SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profile $(PROFILE)) $(FLAGS)
 SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
-.PHONY: all setup compile build iso smoke push sign verify keygen release test test-unit test-integration test-e2e bench plan clean
+.PHONY: all setup compile build iso smoke push sign verify keygen release test test-unit test-integration test-e2e bench bench-publish plan clean
 
 all: iso
 
@@ -70,6 +70,9 @@ test-e2e: compile
 
 bench: compile
 	node dist/bench/run.js
+
+bench-publish: compile
+	node dist/bench/publish.js
 
 clean:
 	rm -rf build dist

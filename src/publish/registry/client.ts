@@ -210,8 +210,8 @@ export class RegistryClient {
     await ping.body?.cancel();
     this.credentials = this.options.credentials ?? (await findCredentials(this.registry));
     if (challenge.scheme === 'basic') {
-      if (!this.credentials) throw new UserError(`registry ${this.registry} requires a login and no credentials were found`, loginHint(this.registry));
-      this.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+      if (!this.credentials) throw this.loginRequired();
+      this.authorization = basicAuth(this.credentials);
       const again = await this.request('GET', '/v2/');
       if (again.status === 401) throw this.refusedLogin();
       return this.check(again, [200], 'accept the login');
@@ -222,6 +222,10 @@ export class RegistryClient {
       return;
     }
     throw new Error(`registry ${this.registry} asks for an unsupported authentication scheme "${challenge.scheme}"`);
+  }
+
+  private loginRequired(): UserError {
+    return new UserError(`registry ${this.registry} requires a login and no credentials were found`, loginHint(this.registry));
   }
 
   private refusedLogin(): UserError {
@@ -241,7 +245,7 @@ export class RegistryClient {
     if (params.service) url.searchParams.set('service', params.service);
     url.searchParams.set('scope', `repository:${this.repository}:pull,push`);
     const headers: Record<string, string> = {};
-    if (this.credentials) headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    if (this.credentials) headers.authorization = basicAuth(this.credentials);
     const res = await withRetries(
       this.retry,
       async () => {
@@ -257,8 +261,7 @@ export class RegistryClient {
       (last, attempts) => this.unreachable(last, attempts),
     );
     if (res.status === 401 || res.status === 403) {
-      if (this.credentials) throw this.refusedLogin();
-      throw new UserError(`registry ${this.registry} requires a login and no credentials were found`, loginHint(this.registry));
+      throw this.credentials ? this.refusedLogin() : this.loginRequired();
     }
     if (!res.ok) throw new Error(`token service ${url.host} answered HTTP ${res.status}`);
     const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };
@@ -279,6 +282,10 @@ export class RegistryClient {
       return `http://${host}`;
     }
   }
+}
+
+function basicAuth(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
 
 function loginHint(registry: string): string {
