@@ -24,6 +24,7 @@ declare -A NEEDS=(
   [htpasswd]=apache2-utils
   [pgrep]=procps
   [ip]=iproute2
+  [jq]=jq
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(

@@ -8,7 +8,8 @@ import type { ArtifactOutput } from '../plan/steps/iso.js';
 import { updateManifest } from '../outputs/manifest.js';
 import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { findSourceRevision } from '../outputs/revision.js';
 import { UserError } from '../errors.js';
 
 export function registerBuildCommands(program: Command): void {
@@ -20,7 +21,7 @@ export function registerBuildCommands(program: Command): void {
     const env = await prepareEnv(flags);
     const { state } = await runPlan(createBuildPlan(env), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
-    await updateManifest(env.outputDir, image, []);
+    await updateManifest(env.outputDir, { ...image, revision: await findSourceRevision(dirname(env.spec.specPath)) }, []);
     process.stdout.write(`${image.ref} ${image.id}\n`);
   });
 
@@ -41,7 +42,8 @@ export function registerBuildCommands(program: Command): void {
     const { state } = await runPlan(createIsoPlan(env, { outPath, cloudConfigPath, image: flags.image }), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const iso = outputOf<ArtifactOutput>(state, 'iso');
-    const manifest = await updateManifest(env.outputDir, image, [{ path: iso.path, format: iso.format, size: iso.record.size, sha256: iso.record.sha256 }]);
+    const revision = await findSourceRevision(dirname(env.spec.specPath));
+    const manifest = await updateManifest(env.outputDir, { ...image, revision }, [{ path: iso.path, format: iso.format, size: iso.record.size, sha256: iso.record.sha256 }]);
     process.stdout.write(`${iso.path}\n`);
     process.stderr.write(`manifest: ${manifest}\n`);
   });

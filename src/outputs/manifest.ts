@@ -19,7 +19,8 @@ export interface ManifestArtifact {
 }
 
 export interface Manifest {
-  image?: { ref: string; id: string; pushed?: PushRecord };
+  /** `revision`: the source revision (git) the image was first built from. */
+  image?: { ref: string; id: string; revision?: string; pushed?: PushRecord };
   artifacts: ManifestArtifact[];
 }
 
@@ -36,7 +37,7 @@ export const CHECKSUM_SIGNATURE_FILES = ['SHA256SUMS.sig', 'SHA256SUMS.pem', 'SH
  */
 export async function updateManifest(
   outputDir: string,
-  image: { ref: string; id: string },
+  image: { ref: string; id: string; revision?: string },
   artifacts: Array<{ path: string; format: string; size: number; sha256: string }>,
 ): Promise<string> {
   const previous = await readManifest(outputDir);
@@ -50,9 +51,12 @@ export async function updateManifest(
   // The manifest describes one image: media of another REPO:TAG in the same directory are not part of this release.
   const sameRef = previous.image?.ref === image.ref;
   const kept = previous.artifacts.filter((a) => sameRef && !freshPaths.has(a.path) && existsSync(join(outputDir, a.path)));
-  const imagePushed = previous.image?.id === image.id && previous.image.ref === image.ref ? previous.image.pushed : undefined;
+  const sameImage = previous.image?.id === image.id && previous.image.ref === image.ref;
+  const imagePushed = sameImage ? previous.image!.pushed : undefined;
+  // An unchanged image keeps the revision it was built from, so re-pushing it gives the same digests.
+  const revision = (sameImage ? previous.image!.revision : undefined) ?? image.revision;
   const manifest: Manifest = {
-    image: { ...image, ...(imagePushed ? { pushed: imagePushed } : {}) },
+    image: { ...image, ...(revision ? { revision } : {}), ...(imagePushed ? { pushed: imagePushed } : {}) },
     artifacts: [...kept, ...fresh].sort((a, b) => a.path.localeCompare(b.path)),
   };
   return writeManifest(outputDir, manifest);

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { findImage } from '../docker/engine.js';
 import { UserError } from '../errors.js';
@@ -68,7 +68,7 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
   );
   // Recorded after each push, so a failure halfway keeps what did reach the registry.
   const updated: Manifest = {
-    image: { ref: spec.image.ref, id: imageId, pushed: { reference: formatReference(target), digest: imageDigest } },
+    image: { ref: spec.image.ref, id: imageId, revision: manifest.image?.revision, pushed: { reference: formatReference(target), digest: imageDigest } },
     artifacts: manifest.artifacts.filter((a) => a.image === imageId),
   };
   await writeManifest(spec.outputDir, updated);
@@ -81,7 +81,7 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
       if (sha256 !== artifact.sha256) {
         throw new UserError(`${file} is missing or changed since it was built (manifest.json has sha256 ${artifact.sha256.slice(0, 12)}…)`, 'rebuild it with make iso');
       }
-      const labels = await describeArtifact(file, target.tag!, imageAt, dirname(spec.specPath));
+      const labels = await describeArtifact(file, target.tag!, imageAt, manifest.image?.revision);
       return pushArtifact(client, tagged.tag!, { ...artifact, path: file }, labels);
     }, (d) => d);
     artifact.pushed = { reference: formatReference(tagged), digest };

@@ -224,6 +224,12 @@ describe('sign and verify', () => {
     writeFileSync(der, Buffer.from(readFileSync(sig, 'utf8'), 'base64'));
     const openssl = await execa('openssl', ['dgst', '-sha256', '-verify', pub(), '-signature', der, join(outputDir, 'SHA256SUMS')]);
     expect(String(openssl.stdout)).toContain('Verified OK');
+    // The shipped script does the same with skopeo, jq and openssl alone, as a user without ros-build would.
+    for (const ref of [`${repo}:it`, `${repo}:it-iso`]) {
+      const script = await execa(join(repoRoot, 'tools', 'verify-with-openssl.sh'), [ref, pub(), '--tls-verify=false'], { reject: false });
+      expect(script.exitCode, script.stderr).toBe(0);
+      expect(script.stdout).toContain('Verified OK');
+    }
     const sums = await execa('sha256sum', ['-c', 'SHA256SUMS'], { cwd: outputDir });
     expect(String(sums.stdout)).toContain('rancheros-it.iso: OK');
   });
@@ -239,6 +245,9 @@ describe('sign and verify', () => {
     expect(other.stderr).toContain('does not match the public key');
     const openssl = await verifyWithOpenssl(pushedImage, join(keyDir, 'other.pub'));
     expect(openssl.stdout).not.toContain('Verified OK');
+    const script = await execa(join(repoRoot, 'tools', 'verify-with-openssl.sh'), [`${repo}:it`, join(keyDir, 'other.pub'), '--tls-verify=false'], { reject: false });
+    expect(script.exitCode).toBe(1);
+    expect(script.stderr).toContain('holds for');
   });
 
   it('a wrong passphrase is a clear error that does not echo it', async () => {

@@ -117,6 +117,14 @@ describe('updateManifest', () => {
     expect(image.pushed).toBeUndefined();
   });
 
+  it('keeps the revision an unchanged image was built from, and takes the new one for a new image', async () => {
+    await updateManifest(dir, { ...IMAGE, revision: 'aaa111' }, []);
+    await updateManifest(dir, { ...IMAGE, revision: 'bbb222' }, []);
+    expect((await readManifest(dir)).image?.revision).toBe('aaa111');
+    await updateManifest(dir, { ...IMAGE, id: OTHER_ID, revision: 'bbb222' }, []);
+    expect((await readManifest(dir)).image?.revision).toBe('bbb222');
+  });
+
   it('drops the image\'s push record when the ref changes', async () => {
     await updateManifest(dir, IMAGE, []);
     await recordPushes();
