@@ -1,7 +1,9 @@
 /**
  * Cleanups that must run when the process is interrupted (Ctrl-C, SIGTERM):
  * temporary containers and partial files. Normal paths clean up in `finally`
- * and unregister; this only covers the signal case.
+ * and unregister; this only covers the signal case. Only programs (the CLI,
+ * the benchmarks) take over the signals; a library user such as a test runner
+ * keeps its own handling.
  */
 type Cleanup = () => Promise<unknown> | unknown;
 
@@ -9,7 +11,6 @@ const cleanups = new Set<Cleanup>();
 let installed = false;
 
 export function registerCleanup(cleanup: Cleanup): () => void {
-  installSignalHandlers();
   cleanups.add(cleanup);
   return () => cleanups.delete(cleanup);
 }
@@ -26,7 +27,7 @@ export async function runCleanups(): Promise<void> {
   }
 }
 
-function installSignalHandlers(): void {
+export function installSignalHandlers(): void {
   if (installed) return;
   installed = true;
   let interrupted = false;

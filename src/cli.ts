@@ -5,7 +5,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerPublishCommands, registerSigningCommands } from './commands/publish.js';
-import { runCleanups } from './cleanup.js';
+import { installSignalHandlers, runCleanups } from './cleanup.js';
 import { formatError, UserError } from './errors.js';
 
 const program = new Command()
@@ -14,6 +14,7 @@ const program = new Command()
   .showHelpAfterError()
   .configureHelp({ showGlobalOptions: true });
 
+installSignalHandlers();
 registerBuildCommands(program);
 registerPlanCommand(program);
 registerBootCommand(program);

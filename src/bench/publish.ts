@@ -18,6 +18,7 @@ import { parseReference, withDigest } from '../publish/registry/reference.js';
 import { createBuiltinSigner } from '../publish/signer.js';
 import { verifyImageSignature } from '../publish/verify.js';
 import { startRegistry } from './registry.js';
+import { installSignalHandlers } from '../cleanup.js';
 
 const { values } = parseArgs({ options: { image: { type: 'string', default: 'rancher/os2:dev' }, iso: { type: 'string', default: 'build/rancheros-dev.iso' } } });
 const report = createPlainReporter(process.stderr);
@@ -62,4 +63,5 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);
 }
 
+installSignalHandlers();
 await main();

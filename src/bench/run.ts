@@ -22,6 +22,7 @@ import type { RootfsArtifacts } from '../artifacts/squashfs.js';
 import { createPlainReporter } from '../progress/reporter.js';
 import { loadSpec } from '../spec/load.js';
 import type { CompressionSpec, SpecOverrides } from '../spec/types.js';
+import { installSignalHandlers } from '../cleanup.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const args = new Set(process.argv.slice(2));
@@ -108,4 +109,5 @@ async function main(): Promise<void> {
   await execa('docker', ['rmi', workspace.baseImage], { reject: false });
 }
 
+installSignalHandlers();
 await main();
