@@ -11,6 +11,9 @@ PUB     ?= $(basename $(KEY)).pub
 KEYLESS ?=
 
 ROS_BUILD = node dist/cli.js
+# The integration and e2e tests start a second dockerd, add a network bridge and
+# bootstrap with mmdebstrap: root's work. CI runner users have passwordless sudo.
+AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo -E env "PATH=$$PATH")
 SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profile $(PROFILE)) $(FLAGS)
 SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
@@ -57,16 +60,16 @@ release: compile
 	$(MAKE) --no-print-directory sign
 
 test: compile
-	npx vitest run
+	$(AS_ROOT) npx vitest run
 
 test-unit: compile
 	npx vitest run test/unit
 
 test-integration: compile
-	npx vitest run test/integration
+	$(AS_ROOT) npx vitest run test/integration
 
 test-e2e: compile
-	npx vitest run test/e2e
+	$(AS_ROOT) npx vitest run test/e2e
 
 bench: compile
 	node dist/bench/run.js
