@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors.js';
 import { findCredentials, type Credentials } from './credentials.js';
 import { isLoopbackRegistry, registryApiHost, type ImageReference } from './reference.js';
@@ -160,12 +163,11 @@ export class RegistryClient {
     const headers: Record<string, string> = { ...init.headers };
     if (this.bearer && Date.now() >= this.bearer.expiresAt) await this.renewToken();
     if (this.authorization) headers.authorization = this.authorization;
-    let body: BodyInit | undefined;
-    if (init.body instanceof Readable) body = Readable.toWeb(init.body) as unknown as BodyInit;
-    else if (init.body) body = new Uint8Array(init.body);
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body, redirect: 'follow', ...(init.body instanceof Readable ? { duplex: 'half' } : {}) } as RequestInit);
+      res = init.body instanceof Readable
+        ? await sendStream(method, url, headers, init.body)
+        : await fetch(url, { method, headers, body: init.body ? new Uint8Array(init.body) : undefined, redirect: 'follow' });
     } catch (error) {
       if (init.body instanceof Readable) init.body.destroy();
       throw new TransientError(describeNetworkError(error), error);
@@ -301,9 +303,34 @@ export function parseChallenge(header: string): { scheme: string; params: Record
 }
 
 function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  // fetch wraps the system error in `cause`; node:http hands it over directly.
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause ?? (error as { code?: string; message?: string });
   if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
   return (error as Error).message;
+}
+
+/**
+ * Send a streamed body with node:http(s), which waits for the socket to drain:
+ * Node 20's fetch does not, and would hold a whole ISO in memory while it uploads.
+ */
+function sendStream(method: string, url: string, headers: Record<string, string>, body: Readable): Promise<Response> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(target, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) answer.set(name, Array.isArray(value) ? value.join(', ') : value);
+        const status = res.statusCode ?? 0;
+        resolve(new Response([204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: answer }));
+      });
+    });
+    req.on('error', reject);
+    pipeline(body, req).catch(reject);
+  });
 }
 
 async function registryErrorText(res: Response): Promise<string> {
