@@ -6,15 +6,15 @@ import { CommandError, runCommand } from '../exec/run.js';
 import { UserError } from '../errors.js';
 import { skopeoCopyArgs } from '../tools/skopeo.js';
 import type { RegistryClient } from './registry/client.js';
-import { writeDockerConfig, type Credentials } from './registry/credentials.js';
+import { writeDockerConfig } from './registry/credentials.js';
 import { formatReference, isLoopbackRegistry, type ImageReference } from './registry/reference.js';
 
 export interface ImagePush {
   /** The image in the local engine (its ID or tag). */
   localImage: string;
   target: ImageReference;
+  /** Logged in already; skopeo gets the same credentials. */
   client: RegistryClient;
-  credentials?: Credentials;
   allowHttp: boolean;
   retryTimes: number;
   logPath?: string;
@@ -35,8 +35,9 @@ export async function pushImage(push: ImagePush): Promise<string> {
   });
   try {
     const digestFile = join(workDir, 'digest');
-    const authFile = push.credentials ? join(workDir, 'auth.json') : undefined;
-    if (authFile) await writeDockerConfig(authFile, push.target.registry, push.credentials!);
+    const credentials = push.client.loginCredentials;
+    const authFile = credentials ? join(workDir, 'auth.json') : undefined;
+    if (credentials && authFile) await writeDockerConfig(authFile, push.target.registry, credentials);
     const args = skopeoCopyArgs({
       source: `docker-daemon:${push.localImage}`,
       destination: `docker://${formatReference(push.target)}`,
@@ -48,7 +49,7 @@ export async function pushImage(push: ImagePush): Promise<string> {
     try {
       await runCommand('skopeo', args, { logPath: push.logPath, cancelSignal: cancel.signal });
     } catch (error) {
-      throw explainSkopeoFailure(error, push.target, Boolean(push.credentials));
+      throw explainSkopeoFailure(error, push.target, Boolean(credentials));
     }
     const digest = (await readFile(digestFile, 'utf8')).trim();
     const remote = await push.client.resolveDigest(push.target.tag!);

@@ -59,7 +59,6 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
       localImage: spec.image.ref,
       target,
       client,
-      credentials: client.loginCredentials,
       allowHttp: options.allowHttp,
       retryTimes: options.retry.attempts - 1,
       logPath: join(logDir, 'push-image.log'),
