@@ -40,8 +40,9 @@ async function main(): Promise<void> {
   try {
     await docker.getImage(values.image).tag({ repo: `${registry.host}/rancher/os2`, tag: 'bench' });
     const client = await RegistryClient.connect(target);
-    const push = () => pushImage({ localImage, target, client, allowHttp: false, retryTimes: 0 });
-    const digest = await time(`push image ${values.image}, empty registry`, push);
+    const imageId = (await docker.getImage(localImage).inspect()).Id;
+    const push = () => pushImage({ localImage, imageId, target, client, allowHttp: false, retryTimes: 0 });
+    const { digest } = await time(`push image ${values.image}, empty registry`, push);
     await time('push image again, nothing new', push);
     if (existsSync(values.iso)) {
       const iso = { path: values.iso, format: 'iso', size: statSync(values.iso).size, sha256: await sha256File(values.iso) };

@@ -12,6 +12,8 @@ import { formatReference, isLoopbackRegistry, type ImageReference } from './regi
 export interface ImagePush {
   /** The image in the local engine (its ID or tag). */
   localImage: string;
+  /** Its image ID, when known: lets an unchanged image skip the push. */
+  imageId?: string;
   target: ImageReference;
   /** Logged in already; skopeo gets the same credentials. */
   client: RegistryClient;
@@ -25,7 +27,9 @@ export interface ImagePush {
  * compresses the layers and skips blobs the registry already has; a rerun
  * after an interruption therefore completes with the same digest.
  */
-export async function pushImage(push: ImagePush): Promise<string> {
+export async function pushImage(push: ImagePush): Promise<{ digest: string; uploaded: boolean }> {
+  const already = push.imageId ? await findPushedImage(push.client, push.target.tag!, push.imageId) : undefined;
+  if (already) return { digest: already, uploaded: false };
   const workDir = await mkdtemp(join(tmpdir(), 'ros-build-push-'));
   // On Ctrl-C, stop skopeo too: an orphaned push would race the rerun.
   const cancel = new AbortController();
@@ -54,11 +58,23 @@ export async function pushImage(push: ImagePush): Promise<string> {
     const digest = (await readFile(digestFile, 'utf8')).trim();
     const remote = await push.client.resolveDigest(push.target.tag!);
     if (remote !== digest) throw new Error(`after the push, ${formatReference(push.target)} resolves to ${remote ?? 'nothing'}, not the pushed ${digest}`);
-    return digest;
+    return { digest, uploaded: true };
   } finally {
     unregister();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The digest under `tag` if it already holds this image: a pushed image's
+ * config blob is the engine's image config, so its digest is the image ID.
+ * Saves skopeo reading the whole image back from the engine to learn that.
+ */
+async function findPushedImage(client: RegistryClient, tag: string, imageId: string): Promise<string | undefined> {
+  const remote = await client.getManifest(tag);
+  if (!remote) return undefined;
+  const config = (JSON.parse(remote.bytes.toString('utf8')) as { config?: { digest?: string } }).config;
+  return config?.digest === imageId ? remote.digest : undefined;
 }
 
 function explainSkopeoFailure(error: unknown, target: ImageReference, loggedIn: boolean): unknown {

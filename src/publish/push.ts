@@ -54,16 +54,17 @@ export async function pushBuild(docker: Docker, spec: ResolvedSpec, options: Pus
   });
   const logDir = join(spec.outputDir, 'logs');
   await mkdir(logDir, { recursive: true });
-  const imageDigest = await runTimed(report, `push image ${formatReference(target)}`, 'pushed', () =>
+  const { digest: imageDigest } = await runTimed(report, `push image ${formatReference(target)}`, 'pushed', () =>
     pushImage({
       localImage: spec.image.ref,
+      imageId,
       target,
       client,
       allowHttp: options.allowHttp,
       retryTimes: options.retry.attempts - 1,
       logPath: join(logDir, 'push-image.log'),
     }),
-    (digest) => digest,
+    ({ digest, uploaded }) => (uploaded ? digest : `${digest}, already there`),
   );
   // Recorded after each push, so a failure halfway keeps what did reach the registry.
   const updated: Manifest = {

@@ -96,6 +96,11 @@ describe('push', () => {
     expect(push.stdout).toContain(`${repo}:it-iso@${pushedIso}`);
     const served = await registryGet('manifests/it', 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json');
     expect(`sha256:${sha256(served)}`).toBe(pushedImage);
+    // Again with nothing changed: the registry already has both, the digests stay.
+    const again = await runCli(['push', ...specFlags()]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toBe(push.stdout);
+    expect(again.stderr).toContain(`${pushedImage}, already there`);
   });
 
   it('the image pulled back with skopeo into an empty engine runs', async () => {
