@@ -66,7 +66,7 @@ install_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages ca-certificates >/dev/null
     # the registry package starts a system-wide registry on :5000; tests run their own on loopback
     as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
-    [ -x /etc/init.d/docker-registry ] && { as_root /etc/init.d/docker-registry stop >/dev/null 2>&1 || true; }
+    if [ -x /etc/init.d/docker-registry ]; then as_root /etc/init.d/docker-registry stop >/dev/null 2>&1 || true; fi
   else
     say "missing host packages: $packages"
     say "install them with your package manager (Debian/Ubuntu: sudo apt-get install $packages), then rerun"
