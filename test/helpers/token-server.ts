@@ -16,13 +16,13 @@
  * - `access: [{type, name, actions}]` covering every action a request needs
  *   (push needs pull and push).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { startRegistry, type TestRegistry } from '../../src/bench/registry.js';
 
 export interface Login {
   username: string;
@@ -211,27 +211,16 @@ function startTokenServer(options: { port: number; login: Login; signer: TokenSi
   });
 }
 
-/** Stop a child and wait for it, without throwing if it is gone already. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 /** Start the token server and a registry that trusts it, on 127.0.0.1 at fixed ports. */
 export async function startTokenAuthRegistry(options: TokenAuthOptions): Promise<TokenAuthRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'ros-build-token-registry-'));
-  const host = `127.0.0.1:${options.registryPort}`;
   const realm = `http://127.0.0.1:${options.tokenPort}/token`;
   const requests: TokenRequest[] = [];
   const policy: Policy = { anonymous: options.anonymous ?? 'refuse', tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 300 };
   let server: Server | undefined;
-  let child: ChildProcess | undefined;
-  let log = '';
+  let registry: TestRegistry | undefined;
   const stop = async () => {
-    if (child) await stopChild(child);
+    await registry?.stop();
     if (server) {
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
       server.closeAllConnections();
@@ -242,47 +231,13 @@ export async function startTokenAuthRegistry(options: TokenAuthOptions): Promise
   try {
     const signer = await createTokenSigner(dir);
     server = await startTokenServer({ port: options.tokenPort, login: options.login, signer, policy, requests });
-    const config = [
-      'version: 0.1',
-      'log:',
-      '  level: info',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'data')}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: ${host}`,
-      'auth:',
-      '  token:',
-      `    realm: ${realm}`,
-      `    service: ${SERVICE}`,
-      `    issuer: ${ISSUER}`,
-      `    rootcertbundle: ${signer.caPath}`,
-      '',
-    ].join('\n');
-    await writeFile(join(dir, 'config.yml'), config);
-    const started = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = started;
-    const collect = (chunk: Buffer) => {
-      log += chunk.toString('utf8');
-    };
-    started.stdout!.on('data', collect);
-    started.stderr!.on('data', collect);
-    const spawnError = new Promise<Error>((resolve) => started.once('error', resolve));
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      // Any answer (401 with the Bearer challenge) means it is serving.
-      up = await fetch(`http://${host}/v2/`).then(
-        async (res) => (await res.body?.cancel(), true),
-        () => false,
-      );
-      if (up) break;
-      const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(r, 100))]);
-      if (failed) throw new Error(`cannot start docker-registry: ${failed.message}`);
-      if (started.exitCode !== null) throw new Error(`docker-registry exited (${started.exitCode}): ${log}`);
-    }
-    if (!up) throw new Error(`docker-registry did not answer on ${host} within 10 s: ${log}`);
+    registry = await startRegistry({
+      port: options.registryPort,
+      // Why a token was refused is logged only at level info.
+      logLevel: 'info',
+      auth: ['auth:', '  token:', `    realm: ${realm}`, `    service: ${SERVICE}`, `    issuer: ${ISSUER}`, `    rootcertbundle: ${signer.caPath}`],
+    });
+    const { host } = registry;
     return {
       get anonymous() {
         return policy.anonymous;
@@ -303,7 +258,7 @@ export async function startTokenAuthRegistry(options: TokenAuthOptions): Promise
       signer,
       requests,
       issueToken: (subject, scopes) => signToken(claimsFor(subject, scopes, policy.tokenLifetimeSeconds), signer),
-      registryLog: () => log,
+      registryLog: registry.log,
       stop,
     };
   } catch (error) {

@@ -119,7 +119,7 @@ describe('push', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ros-build-pull-'));
     await execa('skopeo', ['copy', '--src-tls-verify=false', `docker://${repo}:it-iso`, `oci:${dir}:iso`]);
     const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
-    const manifest = JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', index.manifests[0].digest.slice(7))));
+    const manifest = JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'));
     expect(manifest.artifactType).toBe('application/vnd.rancher.os2.iso.v1');
     const [layer] = manifest.layers;
     expect(layer.mediaType).toBe('application/vnd.efi.iso');
