@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { connectEngine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
+import { listPushRecords } from '../outputs/manifest.js';
 import { createReporter } from '../progress/reporter.js';
 import { readPublicKey } from '../publish/cosign/key-file.js';
 import { pushBuild } from '../publish/push.js';
@@ -43,9 +44,7 @@ export function registerPublishCommands(program: Command): void {
     const spec = loadSpec(flags.spec, toOverrides(flags));
     const docker = await connectEngine();
     const manifest = await pushBuild(docker, spec, { allowHttp: Boolean(flags.allowHttp), retry: toRetryPolicy(flags), imageOnly: flags.imageOnly }, createReporter());
-    for (const pushed of [manifest.image?.pushed, ...manifest.artifacts.map((a) => a.pushed)]) {
-      if (pushed) process.stdout.write(`${pushed.reference}@${pushed.digest}\n`);
-    }
+    for (const pushed of listPushRecords(manifest)) process.stdout.write(`${pushed.reference}@${pushed.digest}\n`);
   });
 }
 

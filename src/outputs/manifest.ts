@@ -62,6 +62,11 @@ export async function updateManifest(
   return writeManifest(outputDir, manifest);
 }
 
+/** Everything the manifest says was pushed: the image first, then the media. */
+export function listPushRecords(manifest: Manifest): PushRecord[] {
+  return [manifest.image?.pushed, ...manifest.artifacts.map((a) => a.pushed)].filter((p): p is PushRecord => Boolean(p));
+}
+
 export async function writeManifest(outputDir: string, manifest: Manifest): Promise<string> {
   const path = join(outputDir, 'manifest.json');
   await writeAtomically(path, (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`));

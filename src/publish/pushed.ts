@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { readManifest, type PushRecord } from '../outputs/manifest.js';
+import { listPushRecords, readManifest, type PushRecord } from '../outputs/manifest.js';
 
 /**
  * What build/manifest.json records as pushed for the image `imageRef`. A
@@ -15,5 +15,5 @@ export async function readPushRecords(outputDir: string, imageRef: string): Prom
       'use the same REPO and TAG as for the build and push, or name the references to sign or verify',
     );
   }
-  return [manifest.image?.pushed, ...manifest.artifacts.map((a) => a.pushed)].filter((p): p is PushRecord => Boolean(p));
+  return listPushRecords(manifest);
 }
