@@ -1,0 +1,64 @@
+/**
+ * Disk output formats: what turns the finished raw GPT disk into the file a
+ * cloud or hypervisor takes. One module per format (raw.ts, qcow2.ts, …);
+ * the registry is index.ts.
+ */
+
+export type DiskFormatName = 'raw' | 'qcow2' | 'vhd' | 'vmdk' | 'gce' | 'ami';
+
+export interface ConvertInput {
+  /** The raw GPT disk; its size is a whole GiB. */
+  rawPath: string;
+  /** Where the result goes; it appears only when complete. */
+  outPath: string;
+  /** Seconds since 1970 for every timestamp the format stores. */
+  epoch: number;
+  /** Tool invocations and their output are appended here. */
+  logPath?: string;
+}
+
+export interface DiskFormat {
+  name: DiskFormatName;
+  /** Appended to the disk's base name, e.g. '.raw', '.qcow2', '.vhd', '.vmdk', '.gce.tar.gz', '.ami.raw'. */
+  extension: string;
+  /** OCI layer media type used when the file is pushed as an artifact. */
+  mediaType: string;
+  /**
+   * Kernel arguments this platform needs beyond the spec's; [] when none.
+   * The disk builder builds a separate raw disk for each distinct list.
+   */
+  cmdline: readonly string[];
+  /**
+   * The platform shows the guest's first serial port as its console log
+   * (GCE serial port output, Azure boot diagnostics, EC2 get-console-output):
+   * the kernel consoles must include ttyS0. Not in `cmdline`, because the
+   * spec's consoles already include it by default and a second console=ttyS0
+   * would change which console is /dev/console; see platformCmdline().
+   */
+  serialConsole: boolean;
+  /**
+   * How qemu attaches the file for a test boot; undefined when qemu cannot
+   * boot the file itself (the GCE tarball). `snapshot` is true when qemu
+   * cannot write the format at all (streamOptimized VMDK): attach it with
+   * snapshot=on. (A test boot that must leave the artifact untouched uses
+   * snapshot=on anyway.)
+   */
+  qemu?: { format: 'raw' | 'qcow2' | 'vpc' | 'vmdk'; snapshot: boolean };
+  /** Host commands it runs, with the Debian package providing each (checked up front). */
+  tools: ReadonlyArray<{ command: string; package: string }>;
+  /** Convert rawPath into outPath atomically: nothing partial is left on failure. */
+  convert(input: ConvertInput): Promise<void>;
+}
+
+/** The kernel console the cloud platforms read (their serial log is the first UART). */
+export const SERIAL_CONSOLE = 'ttyS0,115200';
+
+/**
+ * The kernel arguments a format adds to a disk whose spec has `consoles`
+ * (boot.consoles, e.g. ['tty0', 'ttyS0,115200']): its own cmdline, plus a
+ * serial console when the platform needs one and the spec has none on ttyS0.
+ */
+export function platformCmdline(format: Pick<DiskFormat, 'cmdline' | 'serialConsole'>, consoles: readonly string[]): string[] {
+  const hasSerial = consoles.some((console) => console === 'ttyS0' || console.startsWith('ttyS0,'));
+  return format.serialConsole && !hasSerial ? [...format.cmdline, `console=${SERIAL_CONSOLE}`] : [...format.cmdline];
+}

@@ -1,0 +1,63 @@
+/**
+ * The text descriptor inside a monolithic VMDK (VMware's "Virtual Disk
+ * Format 1.1"): the sparse extent header (little-endian, magic "KDMV") says
+ * where it is, as a sector offset and a sector count; the text is padded with
+ * NULs to fill them.
+ *
+ * qemu-img writes a random content id (`CID=xxxxxxxx`, 8 hex digits) into
+ * it, and the only other thing that varies is the extent's file name. The CID
+ * is replaced by one derived from the disk's content, with the same number of
+ * characters, so nothing else in the file moves and no offset changes (the
+ * extent header holds no checksum of the descriptor).
+ */
+
+const SECTOR = 512;
+const MAGIC = 0x564d444b; // "KDMV" read as a little-endian u32
+
+export interface DescriptorLocation {
+  /** Byte offset in the file. */
+  offset: number;
+  /** Bytes reserved for it. */
+  size: number;
+}
+
+/** Where the descriptor is, from the first 512 bytes of the file. */
+export function readVmdkDescriptorLocation(header: Buffer): DescriptorLocation {
+  if (header.length < 44 || header.readUInt32LE(0) !== MAGIC) throw new Error('not a VMDK sparse extent: no "KDMV" magic at the start');
+  const offsetSectors = Number(header.readBigUInt64LE(28));
+  const sizeSectors = Number(header.readBigUInt64LE(36));
+  // qemu-img puts it right after the header and keeps it small (20 sectors); far off means another layout.
+  if (offsetSectors < 1 || sizeSectors < 1 || sizeSectors > 2048) {
+    throw new Error(`unexpected VMDK descriptor location: sector ${offsetSectors}, ${sizeSectors} sectors`);
+  }
+  return { offset: offsetSectors * SECTOR, size: sizeSectors * SECTOR };
+}
+
+/** The descriptor text: up to the first NUL. */
+export function descriptorText(region: Buffer): string {
+  const end = region.indexOf(0);
+  return region.toString('latin1', 0, end === -1 ? region.length : end);
+}
+
+/** The CID as the descriptor writes it: 8 lowercase hex digits. */
+export function formatCid(cid: number): string {
+  if (!Number.isInteger(cid) || cid < 0 || cid > 0xffff_ffff) throw new Error(`invalid VMDK CID ${cid}`);
+  return cid.toString(16).padStart(8, '0');
+}
+
+/**
+ * A copy of the descriptor region with `CID=` set to `cid`. Refuses a
+ * descriptor without exactly one 8-digit CID line, so a change in what
+ * qemu-img writes fails the build rather than being patched blindly.
+ */
+export function setVmdkDescriptorCid(region: Buffer, cid: number): Buffer {
+  const text = descriptorText(region);
+  const lines = [...text.matchAll(/^CID=([0-9a-fA-F]*)$/gm)];
+  if (lines.length !== 1 || lines[0]![1]!.length !== 8) {
+    throw new Error(`expected one "CID=" line of 8 hex digits in the VMDK descriptor, found ${lines.map((m) => JSON.stringify(m[0])).join(', ') || 'none'}`);
+  }
+  const valueOffset = lines[0]!.index! + 'CID='.length;
+  const patched = Buffer.from(region);
+  patched.write(formatCid(cid), valueOffset, 8, 'latin1');
+  return patched;
+}
