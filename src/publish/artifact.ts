@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
+import { DISK_FORMATS } from '../artifacts/formats/index.js';
 import type { RegistryClient } from './registry/client.js';
 import { sha256Digest } from './registry/client.js';
 
@@ -10,13 +11,16 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const EMPTY_CONFIG_BYTES = Buffer.from('{}');
 export const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Digest(EMPTY_CONFIG_BYTES), size: 2 };
 
-/** Registered media types where there are some (IANA: application/vnd.efi.iso, .img). */
-const LAYER_MEDIA_TYPES = new Map([
+/**
+ * Layer media types by manifest format: registered ones where there are some
+ * (IANA: application/vnd.efi.iso, .img), else freedesktop shared-mime-info's.
+ * Each disk format carries its own (src/artifacts/formats/).
+ */
+const LAYER_MEDIA_TYPES = new Map<string, string>([
   ['iso', 'application/vnd.efi.iso'],
-  ['raw', 'application/vnd.efi.img'],
-  ['disk', 'application/vnd.efi.img'],
-  ['qcow2', 'application/x-qemu-disk'],
+  ['disk', DISK_FORMATS.raw.mediaType],
   ['squashfs', 'application/vnd.squashfs'],
+  ...Object.values(DISK_FORMATS).map((format): [string, string] => [format.name, format.mediaType]),
 ]);
 
 export function artifactType(format: string): string {

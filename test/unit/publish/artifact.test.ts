@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { DISK_FORMATS } from '../../../src/artifacts/formats/index.js';
 import { artifactType, createArtifactManifest, EMPTY_CONFIG, OCI_MANIFEST, type ArtifactFile, type ArtifactLabels } from '../../../src/publish/artifact.js';
 
 const SHA = 'b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c';
@@ -48,12 +49,23 @@ describe('createArtifactManifest', () => {
   it.each([
     ['iso', 'application/vnd.efi.iso'],
     ['raw', 'application/vnd.efi.img'],
+    ['disk', 'application/vnd.efi.img'],
     ['qcow2', 'application/x-qemu-disk'],
+    ['vhd', 'application/x-vhd-disk'],
+    ['vmdk', 'application/x-vmdk-disk'],
+    ['gce', 'application/x-compressed-tar'],
+    ['ami', 'application/vnd.efi.img'],
     ['squashfs', 'application/vnd.squashfs'],
     ['tarball', 'application/octet-stream'],
     ['ISO', 'application/octet-stream'],
   ])('gives a %s layer the media type %s', (format, mediaType) => {
     expect(parse(createArtifactManifest({ ...ISO, format }, LABELS)).layers[0]!.mediaType).toBe(mediaType);
+  });
+
+  it('gives every disk format the media type the format declares', () => {
+    for (const format of Object.values(DISK_FORMATS)) {
+      expect(parse(createArtifactManifest({ ...ISO, format: format.name }, LABELS)).layers[0]!.mediaType).toBe(format.mediaType);
+    }
   });
 
   // BUG (src/publish/artifact.ts:63): the media type is looked up in a plain object literal, so a format
