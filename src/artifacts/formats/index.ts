@@ -99,6 +99,11 @@ async function isOnPath(command: string, searchPath: string): Promise<boolean> {
   return false;
 }
 
+/** "a", "a and b", "a, b and c". */
+function listWords(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
 /**
  * Check before anything runs that the host has every command the formats
  * run. One UserError names each missing command, what needs it and the
@@ -119,7 +124,7 @@ export async function checkFormatTools(formats: readonly DiskFormat[], searchPat
   }
   if (missing.length === 0) return;
   const lines = missing.map(([command, need]) => {
-    const what = need.formats.length === 1 ? `the ${need.formats[0]} disk image` : `the ${need.formats.join(', ')} disk images`;
+    const what = need.formats.length === 1 ? `the ${need.formats[0]} disk image` : `the ${listWords(need.formats)} disk images`;
     return `Could not find ${command}, which is required to make ${what}; install package ${need.package}`;
   });
   const packages = [...new Set(missing.map(([, need]) => need.package))].join(' ');

@@ -138,12 +138,23 @@ describe('checkFormatTools', () => {
   });
 
   it('names each missing command, the formats that need it and its package', async () => {
-    const error = await checkFormatTools(resolveDiskFormats(['raw', 'qcow2', 'vhd']), dir).catch((e: unknown) => e);
+    const error = await checkFormatTools(resolveDiskFormats(['raw', 'qcow2', 'vhd', 'vmdk']), dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toBe('Could not find qemu-img, which is required to make the qcow2, vhd disk images; install package qemu-utils');
+    expect((error as UserError).message).toBe('Could not find qemu-img, which is required to make the qcow2, vhd and vmdk disk images; install package qemu-utils');
     expect((error as UserError).hint).toMatch(/apt-get install qemu-utils/);
     const one = await checkFormatTools([DISK_FORMATS.vmdk], dir).catch((e: unknown) => e);
     expect((one as UserError).message).toBe('Could not find qemu-img, which is required to make the vmdk disk image; install package qemu-utils');
+  });
+
+  it('lists every missing command at once', async () => {
+    const error = await checkFormatTools([DISK_FORMATS.gce, DISK_FORMATS.qcow2], join(dir, 'nothing-here')).catch((e: unknown) => e);
+    expect((error as UserError).message.split('\n')).toEqual([
+      'Could not find cp, which is required to make the gce disk image; install package coreutils',
+      'Could not find tar, which is required to make the gce disk image; install package tar',
+      'Could not find gzip, which is required to make the gce disk image; install package gzip',
+      'Could not find qemu-img, which is required to make the qcow2 disk image; install package qemu-utils',
+    ]);
+    expect((error as UserError).hint).toBe('on Debian or Ubuntu: sudo apt-get install coreutils tar gzip qemu-utils (make setup installs them)');
   });
 
   it('checks nothing for no formats', async () => {
