@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBootCommand } from './commands/boot.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerPruneCommand } from './commands/prune.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerPublishCommands, registerSigningCommands } from './commands/publish.js';
 import { installSignalHandlers, runCleanups } from './cleanup.js';
@@ -21,6 +22,7 @@ registerBootCommand(program);
 registerPublishCommands(program);
 registerSigningCommands(program);
 registerKeygenCommand(program);
+registerPruneCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -53,3 +53,27 @@ export async function recordOutput(cacheDir: string, path: string, key: string):
   await writeAtomically(recordsPath(cacheDir), (tmp) => writeFile(tmp, JSON.stringify(records, null, 2)));
   return record;
 }
+
+/** Every output record with the path it describes: what `ros-build prune` weighs. */
+export async function listOutputRecords(cacheDir: string): Promise<Array<{ path: string; record: OutputRecord }>> {
+  return Object.entries(await readRecords(cacheDir)).map(([path, record]) => ({ path, record }));
+}
+
+/**
+ * Drop the records of these paths, each only while it still holds the given
+ * key: a build may have recorded a new output at that path meanwhile. The
+ * file is read again just before it is rewritten, which narrows but does not
+ * close the window in which a concurrent recordOutput is lost (its next build
+ * then rebuilds that output once).
+ */
+export async function forgetOutputRecords(cacheDir: string, drop: Array<{ path: string; key: string }>): Promise<number> {
+  const records = await readRecords(cacheDir);
+  let forgotten = 0;
+  for (const { path, key } of drop) {
+    if (records[path]?.key !== key) continue;
+    delete records[path];
+    forgotten++;
+  }
+  if (forgotten) await writeAtomically(recordsPath(cacheDir), (tmp) => writeFile(tmp, JSON.stringify(records, null, 2)));
+  return forgotten;
+}
