@@ -77,5 +77,17 @@ bench: compile
 bench-publish: compile
 	node dist/bench/publish.js
 
+# clean: what ros-build and tsc wrote in this checkout: build/ (media, manifest.json,
+# SHA256SUMS, logs, the rootfs caches and output records under build/.cache, the tests'
+# build/test*) and dist/ (the compiled CLI). The Docker engine's images stay, the OS image
+# REPO:TAG and the ros-build/* layer images included: `make prune` removes the layer images
+# and caches this spec no longer uses, `make prune FLAGS=--all` all that ros-build made.
 clean:
+	@echo "clean: removing build/ (media, manifest, logs, build/.cache, test outputs) and dist/ (compiled CLI); engine images stay: make prune"
 	rm -rf build dist
+
+# prune: the layer images, cache directories and output records no plan of this spec uses;
+# what running builds use stays. FLAGS=--dry-run lists them, FLAGS=--all removes all ros-build made.
+.PHONY: prune
+prune: compile
+	$(ROS_BUILD) prune $(SPEC_FLAGS)
