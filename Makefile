@@ -17,21 +17,29 @@ AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo -E env "PATH=$$PATH")
 SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profile $(PROFILE)) $(FLAGS)
 SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
-.PHONY: all setup compile build iso smoke push sign verify keygen release test test-unit test-integration test-e2e bench bench-publish plan clean
+
+.PHONY: all setup compile build iso disk smoke push sign verify keygen release test test-unit test-integration test-e2e bench bench-publish plan clean
 
 all: iso
 
 setup:
 	./tools/setup-host.sh
 
-compile: setup
-	npm run --silent build
+# Compile only when a source changed: make skips tsc (12 s) when dist/.stamp is newer than every input.
+SOURCES := $(shell find src -name '*.ts') tsconfig.json package-lock.json
+compile: setup dist/.stamp
+dist/.stamp: $(SOURCES)
+	npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
+	@touch $@
 
 build: compile
 	$(ROS_BUILD) build $(SPEC_FLAGS)
 
 iso: compile
 	$(ROS_BUILD) iso $(SPEC_FLAGS)
+
+disk: compile
+	$(ROS_BUILD) disk $(SPEC_FLAGS)
 
 plan: compile
 	$(ROS_BUILD) plan $(SPEC_FLAGS)

@@ -25,6 +25,13 @@ declare -A NEEDS=(
   [pgrep]=procps
   [ip]=iproute2
   [jq]=jq
+  [qemu-img]=qemu-utils
+  [sgdisk]=gdisk
+  [mkfs.ext4]=e2fsprogs
+  [debugfs]=e2fsprogs
+  [grub-editenv]=grub-common
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(

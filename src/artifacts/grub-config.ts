@@ -29,6 +29,8 @@ export interface GrubTemplateVars {
   title: string;
   label: string;
   cmdline: string;
+  /** The command line of the debug entry: without quiet, so every kernel and systemd message reaches the console. */
+  debugCmdline: string;
   timeoutSeconds: number;
 }
 
@@ -73,7 +75,9 @@ export function grubTemplateVars(input: GrubConfigInput): GrubTemplateVars {
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) {
     throw new UserError(`invalid GRUB menu timeout ${timeoutSeconds}: it must be a whole number of seconds, 0 or more`);
   }
-  return { title: input.title, label: input.label, cmdline: input.cmdline.trim(), timeoutSeconds };
+  const cmdline = input.cmdline.trim();
+  const debugCmdline = cmdline.split(/\s+/).filter((arg) => arg !== 'quiet').join(' ');
+  return { title: input.title, label: input.label, cmdline, debugCmdline, timeoutSeconds };
 }
 
 /**

@@ -17,11 +17,11 @@
  * option is there). Everything is derived from one SOURCE_DATE_EPOCH, so two
  * builds from the same inputs are byte-identical.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { registerCleanup } from '../cleanup.js';
 import { UserError } from '../errors.js';
+import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { writeAtomically } from '../fsutil/atomic.js';
 import { buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, espSizeKiB, fatVolumeId } from '../tools/fat.js';
@@ -117,21 +117,6 @@ async function requireFile(path: string, what: string): Promise<string> {
   return real;
 }
 
-/** mkfs.vfat lives in /usr/sbin on Debian, which is not on a normal user's PATH. */
-async function findTool(name: string, fallbackDirs: readonly string[]): Promise<string> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...fallbackDirs];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return name; // let runCommand report it as not found on PATH
-}
-
 /** Build the hybrid ISO at `outPath`. The output appears only when complete. */
 export async function buildIso(input: IsoInput, outPath: string): Promise<IsoResult> {
   // Check everything the user gave before running any tool.
@@ -169,7 +154,7 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
     await runCommand('grub-mkimage', buildEfiImageArgs({ outputPath: efiLoader, earlyConfigPath: earlyConfig }), { logPath, env });
 
     const loaderBytes = (await stat(efiLoader)).size;
-    const mkfsVfat = await findTool('mkfs.vfat', ['/usr/sbin', '/sbin']);
+    const mkfsVfat = await findTool('mkfs.vfat');
     await runCommand(mkfsVfat, buildMkfsVfatArgs({ imagePath: espImage, sizeKiB: espSizeKiB(loaderBytes), volumeId: fatVolumeId(label) }), { logPath, env });
     await runCommand('mmd', buildMmdArgs(espImage), { logPath, env });
     await runCommand('mcopy', buildMcopyLoaderArgs(espImage, efiLoader), { logPath, env });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createReporter } from '../progress/reporter.js';
-import { createBuildPlan, createIsoPlan } from '../plan/create.js';
+import { createBuildPlan, createDiskPlan, createIsoPlan } from '../plan/create.js';
+import { resolveDiskFormats } from '../artifacts/formats/index.js';
+import { parseSize } from '../spec/load.js';
 import { runPlan } from '../plan/runner.js';
 import { outputOf } from '../plan/step.js';
 import type { ImageOutput } from '../plan/steps/base.js';
@@ -11,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findSourceRevision } from '../outputs/revision.js';
 import { UserError } from '../errors.js';
+import { validateCloudConfig } from '../artifacts/iso.js';
 
 export function registerBuildCommands(program: Command): void {
   addSpecOptions(
@@ -45,6 +48,31 @@ export function registerBuildCommands(program: Command): void {
     const revision = await findSourceRevision(dirname(env.spec.specPath));
     const manifest = await updateManifest(env.outputDir, { ...image, revision }, [{ path: iso.path, format: iso.format, size: iso.record.size, sha256: iso.record.sha256 }]);
     process.stdout.write(`${iso.path}\n`);
+    process.stderr.write(`manifest: ${manifest}\n`);
+  });
+
+  addSpecOptions(
+    program
+      .command('disk')
+      .description('build the OS image (or use --image) and installed-system disk images: A/B squashfs, recovery, GRUB for BIOS and UEFI')
+      .option('--image <name>', 'make the disks from this image (built FROM the OS image) instead of building the spec')
+      .option('--cloud-config <file>', 'put this cloud-config on COS_OEM (/oem/cloud-config.yaml, mode 0600)')
+      .option('--format <names>', 'comma-separated formats: raw, qcow2, vhd, vmdk, gce, ami (default: artifacts.disk.formats)')
+      .option('--size <size>', 'total disk size, e.g. 8GiB (default: artifacts.disk.size, else the smallest that fits)')
+      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)'),
+  ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
+    const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
+    const env = await prepareEnv(flags);
+    const formats = resolveDiskFormats(flags.format ? [flags.format] : env.spec.disk.formats);
+    const totalBytes = flags.size ? parseSize(flags.size, '--size') : env.spec.disk.sizeBytes;
+    const basePath = flags.output ? resolve(flags.output) : join(env.outputDir, flags.image ? defaultIsoName(env.spec.disk.name, flags.image).replace(/\.iso$/, '') : env.spec.disk.name);
+    const plan = createDiskPlan(env, { basePath, formats, cloudConfigPath, totalBytes, sizes: env.spec.disk.partitions, image: flags.image });
+    const { state } = await runPlan(plan, createReporter());
+    const image = outputOf<ImageOutput>(state, 'image');
+    const disks = outputOf<ArtifactOutput[]>(state, 'disk');
+    const revision = await findSourceRevision(dirname(env.spec.specPath));
+    const manifest = await updateManifest(env.outputDir, { ...image, revision }, disks.map((d) => ({ path: d.path, format: d.format, size: d.record.size, sha256: d.record.sha256 })));
+    for (const disk of disks) process.stdout.write(`${disk.path}\n`);
     process.stderr.write(`manifest: ${manifest}\n`);
   });
 }

@@ -2,6 +2,7 @@ import type { BuildEnv } from './env.js';
 import type { Plan, Step } from './step.js';
 import { createBaseStep } from './steps/base.js';
 import { createExistingImageStep, createTagStep } from './steps/image.js';
+import { createDiskStep, type DiskOptions } from './steps/disk.js';
 import { createIsoStep, type IsoOptions } from './steps/iso.js';
 import { createLayerStep } from './steps/layer.js';
 import { prepareOverlayLayer } from './steps/overlay.js';
@@ -25,4 +26,10 @@ export function createBuildPlan(env: BuildEnv): Plan {
 export function createIsoPlan(env: BuildEnv, iso: IsoOptions & { image?: string }): Plan {
   const imageSteps = iso.image ? [createExistingImageStep(env, iso.image)] : createImageSteps(env);
   return { steps: [...imageSteps, createRootfsStep(env, 'image'), createIsoStep(env, iso)] };
+}
+
+/** Disk images from the spec's OS image or a derived one (`--image`). */
+export function createDiskPlan(env: BuildEnv, disk: DiskOptions & { image?: string }): Plan {
+  const imageSteps = disk.image ? [createExistingImageStep(env, disk.image)] : createImageSteps(env);
+  return { steps: [...imageSteps, createRootfsStep(env, 'image'), createDiskStep(env, disk)] };
 }

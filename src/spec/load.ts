@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError } from '../errors.js';
-import type { CompressionSpec, ResolvedSpec, Spec, SpecOverrides } from './types.js';
+import type { CompressionSpec, DiskSpec, ResolvedDiskSpec, ResolvedSpec, SizeSpec, Spec, SpecOverrides } from './types.js';
 import { validateSpec } from './validate.js';
 
 /** Read os.yaml, check it against the schema and resolve it with the overrides. */
@@ -96,7 +96,55 @@ export function resolveSpec(spec: Spec, specPath: string, overrides: SpecOverrid
       name: (spec.artifacts?.iso?.name ?? 'rancheros-{tag}.iso').replace(/\{tag\}/g, tag),
       volumeLabel: spec.artifacts?.iso?.volumeLabel ?? 'RANCHEROS',
     },
+    disk: resolveDisk(spec.artifacts?.disk ?? {}, tag),
+    persistentPaths: resolvePersistentPaths(spec.persistence?.paths ?? DEFAULT_PERSISTENT_PATHS),
     outputDir: resolve(overrides.outputDir ?? join(root, 'build')),
+  };
+}
+
+/** What an installed system keeps by default: people's homes, SSH host keys, logs, and the state of ros and rancher tools. */
+export const DEFAULT_PERSISTENT_PATHS = ['/etc/ssh', '/etc/rancher', '/home', '/opt', '/root', '/var/log', '/var/lib/rancher', '/var/lib/ros'];
+
+/** Paths that would hide the image (or the kernel's own file systems) if a persistent copy were mounted over them. */
+const IMAGE_PATHS = ['/', '/usr', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/etc', '/var', '/proc', '/sys', '/dev', '/run', '/tmp', '/oem'];
+
+export function resolvePersistentPaths(paths: string[]): string[] {
+  return paths.map((path, index) => {
+    const where = `persistence.paths[${index}]`;
+    if (!path.startsWith('/')) throw new UserError(`${where}: "${path}" is not an absolute path`, 'write it from the root, e.g. /var/lib/myapp');
+    const normalized = path.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+    if (normalized.split('/').some((part) => part === '.' || part === '..')) {
+      throw new UserError(`${where}: "${path}" contains "." or ".."`, 'write the plain absolute path');
+    }
+    const underUsr = normalized.startsWith('/usr/') && !normalized.startsWith('/usr/local');
+    if (IMAGE_PATHS.includes(normalized) || underUsr || normalized.startsWith('/boot/')) {
+      throw new UserError(
+        `${where}: "${path}" would hide the OS image`,
+        'persist a directory below it instead (e.g. /var/lib/myapp, /etc/myapp, /usr/local); the image itself is read-only by design',
+      );
+    }
+    return normalized;
+  });
+}
+
+export function parseSize(value: SizeSpec, where: string): number {
+  if (typeof value === 'number') return value * 2 ** 20;
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*(MiB|GiB|M|G)$/.exec(value);
+  if (!match) throw new UserError(`${where}: cannot read size "${value}"`, 'write e.g. "512MiB" or "8GiB"');
+  const unit = match[2]!.startsWith('G') ? 2 ** 30 : 2 ** 20;
+  return Math.ceil((Number(match[1]) * unit) / 2 ** 20) * 2 ** 20;
+}
+
+function resolveDisk(disk: DiskSpec, tag: string): ResolvedDiskSpec {
+  const partitions: ResolvedDiskSpec['partitions'] = {};
+  for (const [name, size] of Object.entries(disk.partitions ?? {})) {
+    partitions[name as keyof ResolvedDiskSpec['partitions']] = parseSize(size, `artifacts.disk.partitions.${name}`);
+  }
+  return {
+    name: (disk.name ?? 'rancheros-{tag}').replace(/\{tag\}/g, tag),
+    sizeBytes: disk.size === undefined ? undefined : parseSize(disk.size, 'artifacts.disk.size'),
+    formats: disk.formats ?? ['raw'],
+    partitions,
   };
 }
 

@@ -9,7 +9,19 @@ export interface Spec {
   artifacts?: {
     squashfs?: { dev?: CompressionSpec; release?: CompressionSpec };
     iso?: { name?: string; volumeLabel?: string };
+    disk?: DiskSpec;
   };
+  persistence?: { paths?: string[] };
+}
+
+/** A size as written in os.yaml: "512MiB", "8GiB", or a number of MiB. */
+export type SizeSpec = string | number;
+
+export interface DiskSpec {
+  name?: string;
+  size?: SizeSpec;
+  formats?: string[];
+  partitions?: Partial<Record<'efi' | 'oem' | 'recovery' | 'state' | 'persistent', SizeSpec>>;
 }
 
 export interface ProfileSpec {
@@ -51,7 +63,20 @@ export interface ResolvedSpec {
   boot: { cmdline: string; consoles: string[]; title: string; timeout: number };
   squashfs: CompressionSpec;
   iso: { name: string; volumeLabel: string };
+  disk: ResolvedDiskSpec;
+  /** Directories an installed system keeps on COS_PERSISTENT. */
+  persistentPaths: string[];
   outputDir: string;
+}
+
+export interface ResolvedDiskSpec {
+  /** Base file name without extension. */
+  name: string;
+  /** Bytes; undefined: as small as the layout allows. */
+  sizeBytes?: number;
+  formats: string[];
+  /** Bytes, for the partitions os.yaml sizes; the others get defaults from the image size. */
+  partitions: Partial<Record<'efi' | 'oem' | 'recovery' | 'state' | 'persistent', number>>;
 }
 
 export interface ResolvedLayer {

@@ -35,13 +35,15 @@ export interface MkfsVfatOptions {
   sizeKiB: number;
   /** 8 hex digits, see fatVolumeId. */
   volumeId: string;
+  /** Volume label, at most 11 characters; default ESP. */
+  label?: string;
 }
 
 /** mkfs.vfat arguments that create the image file (-C) with a fixed id and no time-based values. */
 export function buildMkfsVfatArgs(options: MkfsVfatOptions): string[] {
   if (!/^[0-9a-fA-F]{8}$/.test(options.volumeId)) throw new Error(`FAT volume id must be 8 hex digits: ${options.volumeId}`);
   if (!Number.isInteger(options.sizeKiB) || options.sizeKiB <= 0) throw new Error(`invalid FAT image size: ${options.sizeKiB} KiB`);
-  return ['--invariant', '-i', options.volumeId, '-n', 'ESP', '-C', options.imagePath, String(options.sizeKiB)];
+  return ['--invariant', '-i', options.volumeId, '-n', options.label ?? 'ESP', '-C', options.imagePath, String(options.sizeKiB)];
 }
 
 /** mmd arguments creating EFI/BOOT (parents first: mmd has no -p). */

@@ -96,15 +96,32 @@ export function buildEfiImageArgs(options: GrubImageOptions): string[] {
   return imageArgs('x86_64-efi', 'x86_64-efi', GRUB_EFI_MODULES, options);
 }
 
+/** Modules a disk's GRUB needs beyond the common set: its partitions (fat, ext4) and the environment block. */
+export const GRUB_DISK_MODULES: readonly string[] = ['fat', 'ext2', 'loadenv'];
+
+/**
+ * grub-mkimage arguments for the BIOS core image of an installed disk: the
+ * plain i386-pc format, written into the 1 MiB BIOS boot partition (see
+ * src/disk/bios-boot.ts for how the MBR finds it).
+ */
+export function buildBiosCoreImageArgs(options: GrubImageOptions): string[] {
+  return imageArgs('i386-pc', 'i386-pc', GRUB_BIOS_MODULES, { ...options, extraModules: [...GRUB_DISK_MODULES, ...(options.extraModules ?? [])] });
+}
+
+/** grub-mkimage arguments for an installed disk's UEFI loader (EFI/BOOT/BOOTX64.EFI on COS_GRUB). */
+export function buildDiskEfiImageArgs(options: GrubImageOptions): string[] {
+  return buildEfiImageArgs({ ...options, extraModules: [...GRUB_DISK_MODULES, ...(options.extraModules ?? [])] });
+}
+
 /**
  * The early config embedded in both images. `label` must already be a valid
  * ISO 9660 volume id (A-Z, 0-9, _), so it needs no quoting in GRUB script.
  */
-export function renderEarlyConfig(label: string): string {
+export function renderEarlyConfig(label: string, prefix: string = GRUB_PREFIX): string {
   if (!/^[A-Z0-9_]+$/.test(label)) throw new Error(`invalid volume label for GRUB early config: ${JSON.stringify(label)}`);
   return [
     `search --no-floppy --set=root --label ${label}`,
-    `set prefix=($root)${GRUB_PREFIX}`,
+    `set prefix=($root)${prefix}`,
     '',
   ].join('\n');
 }

@@ -17,6 +17,7 @@ export function standardBuildArgs(env: BuildEnv, parentRef: string): Record<stri
     OS_VERSION: env.spec.os.version,
     IMAGE_REPO: env.spec.image.repository,
     IMAGE_TAG: env.spec.image.tag,
+    PERSISTENT_PATHS: env.spec.persistentPaths.join(' '),
   };
 }
 

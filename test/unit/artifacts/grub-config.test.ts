@@ -44,9 +44,12 @@ describe('grub.cfg', () => {
   });
 
   it('boots the live kernel from the medium with the label, the live flag and the user cmdline', () => {
-    expect(entry(cfg, 'live')).toEqual([
-      "menuentry 'RancherOS live' --id live {",
-      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image console=tty0 console=ttyS0,115200',
+    const live = entry(cfg, 'live');
+    expect(live[0]).toBe("menuentry 'RancherOS live' --id live {");
+    // Said on the console before booting: with quiet the kernel does not print its command line.
+    expect(live).toContain('echo "Booting: root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200"');
+    expect(live.slice(-3)).toEqual([
+      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200',
       'initrd /boot/initrd',
       '}',
     ]);
@@ -54,11 +57,11 @@ describe('grub.cfg', () => {
     expect(cfg.indexOf('--id live {')).toBeLessThan(cfg.indexOf('--id live-debug {'));
   });
 
-  it('has a debug entry that adds debug logging', () => {
-    const debug = entry(cfg, 'live-debug');
+  it('has a debug entry that adds debug logging and drops quiet', () => {
+    const debug = entry(renderGrubConfig({ ...input, cmdline: `quiet ${input.cmdline}` }), 'live-debug');
     expect(debug[0]).toBe("menuentry 'RancherOS live (debug)' --id live-debug {");
     expect(debug[1]).toBe(
-      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image console=tty0 console=ttyS0,115200 rd.debug systemd.log_level=debug',
+      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 rd.debug systemd.log_level=debug',
     );
     expect(debug[2]).toBe('initrd /boot/initrd');
   });
@@ -66,7 +69,7 @@ describe('grub.cfg', () => {
   it('does not HTML-escape and quotes the title for GRUB', () => {
     const out = renderGrubConfig({ ...input, title: `Tom's <OS> & "more"`, cmdline: 'a=<b> c="d e"' });
     expect(entry(out, 'live')[0]).toBe(`menuentry 'Tom'\\''s <OS> & "more"' --id live {`);
-    expect(entry(out, 'live')[1]).toContain(' a=<b> c="d e"');
+    expect(entry(out, 'live').find((line) => line.startsWith('linux '))).toContain(' a=<b> c="d e"');
     expect(out).not.toContain('&amp;');
     expect(out).not.toContain('&lt;');
   });

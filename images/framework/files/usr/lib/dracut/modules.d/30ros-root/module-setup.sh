@@ -1,0 +1,28 @@
+#!/bin/bash
+# ros-root: boot an installed ros system. The chosen A/B image (a squashfs
+# on COS_STATE, or the recovery image on COS_RECOVERY) becomes a read-only /;
+# /etc, /var and /srv are overlays on a tmpfs (writable, gone at reboot);
+# /tmp is a tmpfs; the paths listed in the image's
+# /usr/lib/ros/persistent-paths come from COS_PERSISTENT; COS_OEM is /oem.
+# Kernel command line: root=ros:LABEL=COS_STATE ros.image=active
+
+check() {
+    # only when asked for (dracut.conf.d add_dracutmodules)
+    return 255
+}
+
+depends() {
+    echo fs-lib
+    return 0
+}
+
+installkernel() {
+    hostonly='' instmods squashfs loop overlay ext4 vfat
+}
+
+install() {
+    inst_multiple mount umount mkdir cp mv rm cat
+    inst_script "$moddir/ros-generator.sh" "$systemdutildir/system-generators/ros-generator"
+    inst_hook cmdline 20 "$moddir/parse-ros-root.sh"
+    inst_hook pre-pivot 20 "$moddir/setup-ros-root.sh"
+}

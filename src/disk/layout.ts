@@ -1,0 +1,163 @@
+/**
+ * The installed system's partition layout: one module for the disk builder
+ * (which writes it into an image file) and the installer (which writes it to
+ * a real disk). Pure: sizes in, partitions with sectors, types and GUIDs out.
+ *
+ *   1 BIOS        1 MiB    BIOS boot (GRUB's core image for SeaBIOS/legacy boot on GPT)
+ *   2 COS_GRUB    64 MiB   EFI system partition (vfat): BOOTX64.EFI and grub.cfg
+ *   3 COS_OEM     64 MiB   ext4: cloud-config, GRUB environment (grubenv)
+ *   4 COS_RECOVERY          ext4: cOS/recovery/{rootfs.squashfs,vmlinuz,initrd}
+ *   5 COS_STATE             ext4: cOS/active/…, cOS/passive/…, room for a transition image
+ *   6 COS_PERSISTENT        ext4: the rest of the disk
+ */
+import { createHash } from 'node:crypto';
+import { UserError } from '../errors.js';
+
+export const SECTOR = 512;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+/** Partitions start on whole MiB: what every partitioning tool does, and what flash and cloud disks want. */
+const ALIGN_SECTORS = MiB / SECTOR;
+/** The backup GPT (header and 128 entries) at the end of the disk. */
+const BACKUP_GPT_SECTORS = 33;
+
+export type PartitionRole = 'bios' | 'efi' | 'oem' | 'recovery' | 'state' | 'persistent';
+export type Filesystem = 'none' | 'vfat' | 'ext4';
+
+export const PARTITION_TYPES = {
+  bios: '21686148-6449-6E6F-744E-656564454649',
+  efi: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
+  linux: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+} as const;
+
+export interface Partition {
+  number: number;
+  role: PartitionRole;
+  /** The GPT partition name, and the filesystem label. */
+  name: string;
+  filesystem: Filesystem;
+  typeGuid: string;
+  guid: string;
+  firstSector: number;
+  /** Inclusive, as GPT counts. */
+  lastSector: number;
+  sizeBytes: number;
+}
+
+export interface DiskLayout {
+  sizeBytes: number;
+  diskGuid: string;
+  partitions: Partition[];
+}
+
+/** Sizes the layout may be given; the rest are defaults. */
+export type PartitionSizes = Partial<Record<Exclude<PartitionRole, 'bios'>, number>>;
+
+export interface LayoutRequest {
+  /** Size of one OS image as stored on disk (squashfs + kernel + initrd). */
+  imageBytes: number;
+  sizes?: PartitionSizes;
+  /** Total disk size; rounded up to a whole GiB. Default: the smallest that fits. */
+  totalBytes?: number;
+  /** GUIDs are derived from it: the same seed gives the same disk (reproducible builds); the installer passes a random one. */
+  seed: string;
+}
+
+const ROLES: ReadonlyArray<{ role: PartitionRole; name: string; filesystem: Filesystem; type: string }> = [
+  { role: 'bios', name: 'BIOS', filesystem: 'none', type: PARTITION_TYPES.bios },
+  { role: 'efi', name: 'COS_GRUB', filesystem: 'vfat', type: PARTITION_TYPES.efi },
+  { role: 'oem', name: 'COS_OEM', filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'recovery', name: 'COS_RECOVERY', filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'state', name: 'COS_STATE', filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'persistent', name: 'COS_PERSISTENT', filesystem: 'ext4', type: PARTITION_TYPES.linux },
+];
+
+/**
+ * Smallest sizes that work for an image of `imageBytes`. ext4 keeps about 5 %
+ * for itself. COS_STATE holds three images at once during an upgrade
+ * (active, passive, transition), with 25 % headroom for a new image that
+ * grew: Kairos users hit upgrades that did not fit (kairos#1751), and a sparse
+ * transition image on a full partition corrupted Harvester upgrades.
+ */
+export function minimumSizes(imageBytes: number): Record<Exclude<PartitionRole, 'bios'>, number> {
+  const image = Math.ceil(imageBytes * 1.25);
+  return {
+    efi: 64 * MiB,
+    oem: 64 * MiB,
+    recovery: roundUp(image + 32 * MiB, MiB),
+    state: roundUp(3 * image + 64 * MiB, MiB),
+    persistent: 256 * MiB,
+  };
+}
+
+/** Plan the partitions; every size is checked before anything is written. */
+export function planDiskLayout(request: LayoutRequest): DiskLayout {
+  if (!(request.imageBytes > 0)) throw new Error(`invalid image size: ${request.imageBytes}`);
+  const minimum = minimumSizes(request.imageBytes);
+  const sizes: Record<PartitionRole, number> = { bios: MiB, ...minimum };
+  for (const [role, bytes] of Object.entries(request.sizes ?? {}) as Array<[Exclude<PartitionRole, 'bios'>, number]>) {
+    if (bytes < minimum[role]) {
+      throw new UserError(
+        `artifacts.disk.partitions.${role} is ${formatSize(bytes)}, but it needs at least ${formatSize(minimum[role])} for an image of ${formatSize(request.imageBytes)}`,
+        `set it to ${formatSize(minimum[role])} or more, or leave it out for the default`,
+      );
+    }
+    sizes[role] = roundUp(bytes, MiB);
+  }
+  // 1 MiB before the first partition (protective MBR, GPT), one at the end for the backup GPT.
+  const needed = MiB + ROLES.reduce((sum, { role }) => sum + sizes[role], 0) + MiB;
+  const totalBytes = roundUp(request.totalBytes ?? needed, GiB);
+  if (totalBytes < needed) {
+    throw new UserError(
+      `artifacts.disk.size ${formatSize(request.totalBytes!)} is too small: this layout needs at least ${formatSize(roundUp(needed, GiB))}`,
+      `set artifacts.disk.size (or --size) to ${formatSize(roundUp(needed, GiB))} or more`,
+    );
+  }
+  const totalSectors = totalBytes / SECTOR;
+  const lastUsable = totalSectors - BACKUP_GPT_SECTORS - 1;
+  let next = ALIGN_SECTORS;
+  const partitions = ROLES.map(({ role, name, filesystem, type }, index): Partition => {
+    const firstSector = next;
+    const lastSector = role === 'persistent' ? alignDown(lastUsable + 1) - 1 : firstSector + sizes[role] / SECTOR - 1;
+    next = lastSector + 1;
+    return {
+      number: index + 1,
+      role,
+      name,
+      filesystem,
+      typeGuid: type,
+      guid: deriveGuid(request.seed, name),
+      firstSector,
+      lastSector,
+      sizeBytes: (lastSector - firstSector + 1) * SECTOR,
+    };
+  });
+  return { sizeBytes: totalBytes, diskGuid: deriveGuid(request.seed, 'disk'), partitions };
+}
+
+export function findPartition(layout: DiskLayout, role: PartitionRole): Partition {
+  const partition = layout.partitions.find((p) => p.role === role);
+  if (!partition) throw new Error(`internal: layout has no ${role} partition`);
+  return partition;
+}
+
+/** A GUID (RFC 4122 version 4 layout) from a hash of the seed and a name: stable for a seed, distinct per name. */
+export function deriveGuid(seed: string, name: string): string {
+  const bytes = createHash('sha256').update(`ros-build guid\0${seed}\0${name}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`.toUpperCase();
+}
+
+export function formatSize(bytes: number): string {
+  return bytes >= GiB && bytes % (GiB / 4) === 0 ? `${bytes / GiB}GiB` : `${Math.ceil(bytes / MiB)}MiB`;
+}
+
+function roundUp(value: number, unit: number): number {
+  return Math.ceil(value / unit) * unit;
+}
+
+function alignDown(sector: number): number {
+  return Math.floor(sector / ALIGN_SECTORS) * ALIGN_SECTORS;
+}

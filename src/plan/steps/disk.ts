@@ -1,0 +1,125 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { measureImage, writeDiskBase, writeEsp } from '../../artifacts/disk.js';
+import { renderDiskGrubConfig } from '../../artifacts/disk-grub-config.js';
+import { checkFormatTools, platformCmdline, type DiskFormat } from '../../artifacts/formats/index.js';
+import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
+import { planDiskLayout, type PartitionSizes } from '../../disk/layout.js';
+import { copyRawDisk } from '../../artifacts/formats/sparse-copy.js';
+import { ensureFreeSpace } from '../../fsutil/space.js';
+import { findCurrentOutput, recordOutput } from '../../outputs/record.js';
+import { registerCleanup } from '../../cleanup.js';
+import { logPathFor, type BuildEnv } from '../env.js';
+import { computeKey } from '../keys.js';
+import { keyOf, outputOf, type Step } from '../step.js';
+import { liveCmdline, type ArtifactOutput } from './iso.js';
+
+/** Bump when the disk layout, its GRUB or the way partitions are written changes. */
+const DISK_FORMAT_VERSION = 1;
+
+export interface DiskOptions {
+  /** Output path without extension; each format appends its own. */
+  basePath: string;
+  formats: DiskFormat[];
+  cloudConfigPath?: string;
+  totalBytes?: number;
+  sizes: PartitionSizes;
+}
+
+/** The disks made from one rootfs, grouped by the kernel arguments their platforms add: one raw disk per group. */
+interface Variant {
+  cmdline: string;
+  grubConfig: string;
+  formats: DiskFormat[];
+}
+
+function planVariants(env: BuildEnv, formats: DiskFormat[]): Variant[] {
+  const variants = new Map<string, Variant>();
+  for (const format of formats) {
+    const cmdline = [liveCmdline(env), ...platformCmdline(format, env.spec.boot.consoles)].filter(Boolean).join(' ');
+    const variant = variants.get(cmdline) ?? { cmdline, grubConfig: renderDiskGrubConfig({ title: env.spec.boot.title, cmdline, timeoutSeconds: env.spec.boot.timeout }), formats: [] };
+    variant.formats.push(format);
+    variants.set(cmdline, variant);
+  }
+  return [...variants.values()];
+}
+
+export function diskPath(options: DiskOptions, format: DiskFormat): string {
+  return `${options.basePath}${format.extension}`;
+}
+
+/** The installed-system disk in every requested format, from the rootfs step's images. */
+export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
+  const variants = planVariants(env, options.formats);
+  const keyFor = async (rootfsKey: string | undefined) => {
+    if (!rootfsKey) return undefined;
+    return computeKey('disk', {
+      rootfs: rootfsKey,
+      grub: variants.map((v) => v.grubConfig),
+      formats: options.formats.map((f) => f.name),
+      cloudConfig: options.cloudConfigPath ? await readFile(options.cloudConfigPath, 'utf8') : undefined,
+      totalBytes: options.totalBytes,
+      sizes: options.sizes,
+      version: DISK_FORMAT_VERSION,
+      epoch: env.epochFromEnv ? env.epoch : undefined,
+    });
+  };
+  const current = async (key: string) => {
+    const records = await Promise.all(options.formats.map(async (format) => ({ format, record: await findCurrentOutput(env.cacheDir, diskPath(options, format), key) })));
+    return records.every((r) => r.record) ? records.map(({ format, record }): ArtifactOutput => ({ path: diskPath(options, format), format: format.name, record: record! })) : undefined;
+  };
+  return {
+    name: 'disk',
+    needs: ['rootfs'],
+    async probe(state) {
+      const key = await keyFor(keyOf(state, 'rootfs'));
+      const cached = Boolean(key && (await current(key)));
+      return { key, cached, summary: `${options.formats.map((f) => diskPath(options, f)).join(', ')}` };
+    },
+    async run(state, _probe, report) {
+      const key = await keyFor(keyOf(state, 'rootfs'));
+      if (!key) throw new Error('internal: disk step has no rootfs key');
+      const cached = await current(key);
+      if (cached) return { output: cached };
+      await checkFormatTools(options.formats);
+      const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
+      const layout = planDiskLayout({
+        imageBytes: await measureImage(rootfs),
+        sizes: options.sizes,
+        totalBytes: options.totalBytes,
+        seed: `${options.basePath.replace(/^.*\//, '')}:${env.epoch}`,
+      });
+      const outDir = dirname(options.basePath);
+      await mkdir(outDir, { recursive: true });
+      const workDir = join(env.cacheDir, 'disk-work');
+      await mkdir(workDir, { recursive: true });
+      // A raw disk is sparse: the images written into it, not its size, is what it takes (times two while formats convert).
+      await ensureFreeSpace(workDir, 2 * (3 * (await measureImage(rootfs)) + 256 * 2 ** 20), 'the disk images');
+      const logPath = logPathFor(env, 'disk');
+      const input = { rootfs, layout, cloudConfigPath: options.cloudConfigPath, epoch: env.epoch, workDir, logPath };
+      const base = join(workDir, `base-${process.pid}.raw`);
+      const variantRaw = join(workDir, `variant-${process.pid}.raw`);
+      const unregister = registerCleanup(() => Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true })]));
+      const outputs: ArtifactOutput[] = [];
+      try {
+        await writeDiskBase(base, input);
+        for (const variant of variants) {
+          await copyRawDisk({ rawPath: base, outPath: variantRaw, epoch: env.epoch, logPath });
+          await writeEsp(variantRaw, input, variant.grubConfig);
+          for (const format of variant.formats) {
+            const path = diskPath(options, format);
+            const started = Date.now();
+            await format.convert({ rawPath: variantRaw, outPath: path, epoch: env.epoch, logPath });
+            const record = await recordOutput(env.cacheDir, path, key);
+            outputs.push({ path, format: format.name, record });
+            report({ kind: 'step-status', step: 'disk', text: `${format.name}: ${path} (${(record.size / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`, milestone: true });
+          }
+        }
+      } finally {
+        unregister();
+        await Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true })]);
+      }
+      return { output: outputs, detail: `${layout.sizeBytes / 2 ** 30} GiB, ${outputs.map((o) => o.format).join(', ')}` };
+    },
+  };
+}
