@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cliPath, repoRoot, runCli, testImage } from '../helpers/cli.js';
 
 function listFilesDeep(dir: string): string[] {
@@ -17,9 +17,26 @@ async function temporaryContainers(): Promise<string[]> {
 
 const flagsFor = (outputDir: string) => ['--repo', testImage.repo, '--tag', testImage.tag, '--output-dir', outputDir];
 
+/** Output directories of these tests (an ISO and a rootfs cache each), removed after them. */
+const outputDirs: string[] = [];
+function tempOutputDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  outputDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of outputDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      console.warn(`could not remove ${dir}: ${(error as Error).message}`); // a tmpfs still mounted there
+    }
+  }
+});
+
 describe('interrupted and failed builds leave nothing half-made', () => {
   it('Ctrl-C during the rootfs export: exit 130, no partial files, no container, and the next run succeeds', async () => {
-    const outputDir = mkdtempSync(join(tmpdir(), 'ros-interrupt-'));
+    const outputDir = tempOutputDir('ros-interrupt-');
     const child = execa('node', [cliPath, 'iso', ...flagsFor(outputDir)], { cwd: repoRoot, env: { CI: '1' }, reject: false, all: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the rootfs step never started')), 900_000);
@@ -46,7 +63,7 @@ describe('interrupted and failed builds leave nothing half-made', () => {
   }, 1_200_000);
 
   it.skipIf(process.getuid?.() !== 0)('a full disk: a clear error naming the cause, non-zero exit, no partial artifact', async () => {
-    const outputDir = mkdtempSync(join(tmpdir(), 'ros-full-'));
+    const outputDir = tempOutputDir('ros-full-');
     mkdirSync(outputDir, { recursive: true });
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', outputDir]);
     try {

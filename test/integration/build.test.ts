@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listContainers, runCli, specFlags, testImage } from '../helpers/cli.js';
 
 const ref = `${testImage.repo}:${testImage.tag}`;
@@ -51,9 +51,16 @@ describe('building the layered OS image with a real engine', () => {
   });
 });
 
+/** Scratch spec directories (each with its build/ output), removed after the tests. */
+const scratchDirs: string[] = [];
+afterAll(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A scratch spec with one layer on the bootstrapped Debian image. */
 function scratchSpec(dockerfile: string, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'ros-spec-'));
+  scratchDirs.push(dir);
   mkdirSync(join(dir, 'layer'));
   writeFileSync(join(dir, 'layer', 'Dockerfile'), dockerfile);
   writeFileSync(
@@ -121,12 +128,18 @@ describe('base bootstrap', () => {
         `base:\n      image: ${base}\n      bootstrap: { tool: mmdebstrap, suite: bookworm, mirror: "http://deb.debian.org/debian", variant: minbase }`,
       ),
     );
-    const result = await runCli(['build', '--spec', spec]);
-    expect(result.stderr).toMatch(/base: built in .*bootstrapped/);
-    expect(result.exitCode).toBe(0);
-    const { stdout } = await execa('docker', ['run', '--rm', base, 'cat', '/etc/debian_version']);
-    expect(stdout).toMatch(/^12\./);
-    await execa('docker', ['rmi', '-f', base, 'ros-build-test/scratch:it'], { reject: false });
+    try {
+      const result = await runCli(['build', '--spec', spec]);
+      expect(result.stderr).toMatch(/base: built in .*bootstrapped/);
+      expect(result.exitCode).toBe(0);
+      const { stdout } = await execa('docker', ['run', '--rm', base, 'cat', '/etc/debian_version']);
+      expect(stdout).toMatch(/^12\./);
+    } finally {
+      // The layer image built on the bootstrapped base goes too, before the base (a child keeps it only untagged).
+      const plan = await runCli(['plan', 'build', '--json', '--spec', spec]);
+      const layers = plan.exitCode === 0 ? JSON.parse(plan.stdout).steps.flatMap((s: { probe: { summary: string } }) => /-> (ros-build\/\S+)$/.exec(s.probe.summary)?.[1] ?? []) : [];
+      await execa('docker', ['rmi', '-f', 'ros-build-test/scratch:it', ...layers, base], { reject: false });
+    }
   }, 600_000);
 });
 

@@ -7,7 +7,7 @@
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,14 @@ const CLOSED_PORT = 5126;
 const REMOTE_PORT = 5127;
 
 const outputDir = join(repoRoot, 'build', 'test-publish');
-const keyDir = mkdtempSync(join(tmpdir(), 'ros-build-keys-'));
+/** Scratch directories, removed after the tests; build/test-publish stays to keep the next run's build warm. */
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+const keyDir = tempDir('ros-build-keys-');
 const PASSPHRASE = 'correct horse battery staple';
 const LOGIN = { username: 'builder', password: 'Pa55-never-printed' };
 
@@ -63,7 +70,7 @@ async function verifyWithOpenssl(digest: string, publicKeyPath: string): Promise
   expect(layer.mediaType).toBe('application/vnd.dev.cosign.simplesigning.v1+json');
   const payload = await registryGet(`blobs/${layer.digest}`);
   expect(`sha256:${sha256(payload)}`).toBe(layer.digest);
-  const dir = mkdtempSync(join(tmpdir(), 'ros-build-openssl-'));
+  const dir = tempDir('ros-build-openssl-');
   writeFileSync(join(dir, 'payload'), payload);
   writeFileSync(join(dir, 'sig.der'), Buffer.from(layer.annotations['dev.cosignproject.cosign/signature']!, 'base64'));
   const result = await execa('openssl', ['dgst', '-sha256', '-verify', publicKeyPath, '-signature', join(dir, 'sig.der'), join(dir, 'payload')], { reject: false });
@@ -83,6 +90,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.stop();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('push', () => {
@@ -116,7 +124,7 @@ describe('push', () => {
   });
 
   it('the ISO pulled as an OCI artifact is byte for byte the local file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ros-build-pull-'));
+    const dir = tempDir('ros-build-pull-');
     await execa('skopeo', ['copy', '--src-tls-verify=false', `docker://${repo}:it-iso`, `oci:${dir}:iso`]);
     const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
     const manifest = JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'));
@@ -136,14 +144,14 @@ describe('push', () => {
       const spareRepo = `${spare.host}/ros-build-test/os`;
       // Same image content under the spare registry's name: the digest must match the first push.
       await execa('docker', ['tag', `${repo}:it`, `${spareRepo}:it`]);
-      const child = execa('node', [join(repoRoot, 'dist', 'cli.js'), 'push', '--image-only', ...specFlags(spareRepo), '--output-dir', mkdtempSync(join(tmpdir(), 'ros-build-out-'))], { reject: false, env: { CI: '1' } });
+      const child = execa('node', [join(repoRoot, 'dist', 'cli.js'), 'push', '--image-only', ...specFlags(spareRepo), '--output-dir', tempDir('ros-build-out-')], { reject: false, env: { CI: '1' } });
       await new Promise((r) => setTimeout(r, 6000));
       child.kill('SIGINT');
       const interrupted = await child;
       expect(interrupted.exitCode).toBe(130);
       const orphans = await execa('pgrep', ['-f', `skopeo copy .*${spare.host}`], { reject: false });
       expect(orphans.stdout, 'skopeo still running after the interrupt').toBe('');
-      const rerun = await runCli(['push', '--image-only', ...specFlags(spareRepo), '--output-dir', mkdtempSync(join(tmpdir(), 'ros-build-out-'))]);
+      const rerun = await runCli(['push', '--image-only', ...specFlags(spareRepo), '--output-dir', tempDir('ros-build-out-')]);
       expect(rerun.exitCode, rerun.stderr).toBe(0);
       expect(rerun.stdout.trim()).toBe(`${spareRepo}:it@${pushedImage}`);
     } finally {
@@ -157,7 +165,7 @@ describe('push', () => {
     const guardedRepo = `${guarded.host}/ros-build-test/os`;
     try {
       await execa('docker', ['tag', `${repo}:it`, `${guardedRepo}:it`]);
-      const flags = ['push', '--image-only', ...specFlags(guardedRepo), '--output-dir', mkdtempSync(join(tmpdir(), 'ros-build-out-'))];
+      const flags = ['push', '--image-only', ...specFlags(guardedRepo), '--output-dir', tempDir('ros-build-out-')];
       const anonymous = await runCli(flags);
       expect(anonymous.exitCode).toBe(2);
       expect(anonymous.stderr).toContain(`registry ${guarded.host} requires a login and no credentials were found`);
@@ -182,7 +190,7 @@ describe('push', () => {
     const remoteRepo = `${remote.host}/ros-build-test/os`;
     try {
       await execa('docker', ['tag', `${repo}:it`, `${remoteRepo}:it`]);
-      const flags = ['push', '--image-only', '--retries', '1', ...specFlags(remoteRepo), '--output-dir', mkdtempSync(join(tmpdir(), 'ros-build-out-'))];
+      const flags = ['push', '--image-only', '--retries', '1', ...specFlags(remoteRepo), '--output-dir', tempDir('ros-build-out-')];
       const refused = await runCli(flags);
       expect(refused.exitCode).toBe(2);
       expect(refused.stderr).toContain(`cannot reach registry ${remote.host}`);
@@ -201,7 +209,7 @@ describe('push', () => {
     await execa('docker', ['tag', `${repo}:it`, `${closedRepo}:it`]);
     try {
       const started = Date.now();
-      const push = await runCli(['push', '--image-only', '--retries', '3', ...specFlags(closedRepo), '--output-dir', mkdtempSync(join(tmpdir(), 'ros-build-out-'))]);
+      const push = await runCli(['push', '--image-only', '--retries', '3', ...specFlags(closedRepo), '--output-dir', tempDir('ros-build-out-')]);
       expect(push.exitCode).toBe(2);
       expect(push.stderr).toContain(`cannot reach registry 127.0.0.1:${CLOSED_PORT} (3 attempts with backoff)`);
       expect(push.stderr).toContain('ECONNREFUSED');
@@ -271,7 +279,7 @@ describe('sign and verify', () => {
   it('a tampered payload, a missing signature and a moved tag all fail verification', async () => {
     const client = await RegistryClient.connect(parseReference(repo));
     // Missing: a small artifact nobody signed.
-    const dir = mkdtempSync(join(tmpdir(), 'ros-build-unsigned-'));
+    const dir = tempDir('ros-build-unsigned-');
     const file = join(dir, 'note.txt');
     writeFileSync(file, 'unsigned\n');
     const bytes = readFileSync(file);
