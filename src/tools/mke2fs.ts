@@ -25,6 +25,8 @@ export function buildMke2fsArgs(options: Mke2fsOptions): string[] {
     '-t', 'ext4',
     '-q',
     '-F',
+    // 4 KiB blocks whatever the size: mke2fs picks 1 KiB for small images, and COS_PERSISTENT grows from small to the whole disk.
+    '-b', '4096',
     '-L', options.label,
     '-U', options.uuid,
     '-E', `hash_seed=${options.uuid},root_owner=0:0`,
