@@ -6,30 +6,42 @@
  *
  *   make bench            (node dist/bench/run.js [--skip-boot] [--skip-release])
  */
-import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 import { smokeBoot } from '../boot/smoke.js';
 import { connectEngine } from '../docker/engine.js';
 import { createBuildEnv } from '../plan/env.js';
 import { createIsoPlan } from '../plan/create.js';
-import { runPlan, type StepTiming } from '../plan/runner.js';
+import { probePlan, runPlan, type StepTiming } from '../plan/runner.js';
 import { outputOf } from '../plan/step.js';
 import type { ArtifactOutput } from '../plan/steps/iso.js';
 import type { RootfsArtifacts } from '../artifacts/squashfs.js';
 import { createPlainReporter } from '../progress/reporter.js';
 import { loadSpec } from '../spec/load.js';
 import type { CompressionSpec, SpecOverrides } from '../spec/types.js';
-import { installSignalHandlers } from '../cleanup.js';
+import { installSignalHandlers, registerCleanup } from '../cleanup.js';
+import { sweepCache } from '../cache/sweep.js';
+import { formatBytes } from '../cache/format.js';
+import { measureBytes as measureDir } from '../cache/inventory.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');
 const args = new Set(process.argv.slice(2));
 const quiet = createPlainReporter(process.stderr);
 
+/** Every cache key the benchmark's builds used: what it removes from the engine at the end. */
+const builtKeys = new Set<string>();
+
+interface Workspace {
+  dir: string;
+  specPath: string;
+  overlayFile: string;
+  baseImage: string;
+}
+
 /** A copy of os.yaml whose base image has a fresh name and whose overlay is a scratch copy we may touch. */
-function prepareWorkspace(): { specPath: string; overlayFile: string; baseImage: string } {
+function prepareWorkspace(): Workspace {
   const dir = mkdtempSync(join(tmpdir(), 'ros-bench-'));
   const document = parseDocument(readFileSync(join(repoRoot, 'os.yaml'), 'utf8'));
   const spec = document.toJS();
@@ -42,7 +54,7 @@ function prepareWorkspace(): { specPath: string; overlayFile: string; baseImage:
   spec.overlays = [join(dir, 'overlay')];
   const specPath = join(dir, 'os.yaml');
   writeFileSync(specPath, JSON.stringify(spec));
-  return { specPath, overlayFile: join(dir, 'overlay', 'etc', 'motd'), baseImage };
+  return { dir, specPath, overlayFile: join(dir, 'overlay', 'etc', 'motd'), baseImage };
 }
 
 async function buildIso(specPath: string, overrides: SpecOverrides) {
@@ -50,6 +62,7 @@ async function buildIso(specPath: string, overrides: SpecOverrides) {
   const outPath = join(env.outputDir, env.spec.iso.name);
   const started = performance.now();
   const { state, timings } = await runPlan(createIsoPlan(env, { outPath }), quiet);
+  for (const key of state.keys.values()) builtKeys.add(key);
   return {
     seconds: (performance.now() - started) / 1000,
     timings,
@@ -69,12 +82,58 @@ function printTable(cold: StepTiming[], warm: StepTiming[]): void {
   }
 }
 
+/**
+ * Remove what the benchmark made: its image, its layer images (by the keys
+ * its builds used, plus those a probe finds when a build failed before
+ * returning them), its fresh base image, its output and workspace
+ * directories. Only these keys go: the user's own build cache stays.
+ */
+async function removeBenchLeftovers(workspace: Workspace, outputDir: string, overrides: SpecOverrides): Promise<void> {
+  const docker = await connectEngine();
+  const removeImage = (ref: string) =>
+    docker
+      .getImage(ref)
+      .remove()
+      .then(() => true)
+      .catch(() => false);
+  try {
+    const env = createBuildEnv(docker, loadSpec(workspace.specPath, overrides));
+    for (const { probe } of await probePlan(createIsoPlan(env, { outPath: join(outputDir, 'probe.iso') }))) if (probe.key) builtKeys.add(probe.key);
+  } catch {
+    // Nothing more to learn (the base image was never made): the keys collected so far are all there is.
+  }
+  await removeImage(`${overrides.repository}:${overrides.tag}`);
+  const report = await sweepCache(docker, { cacheDir: join(outputDir, '.cache'), scope: { kind: 'only', keys: builtKeys }, protectedRefs: [], dryRun: false });
+  // The fresh base has no parent: all its bytes go with it once no layer image sits on it.
+  const baseBytes = (await docker.getImage(workspace.baseImage).inspect().catch(() => undefined))?.Size ?? 0;
+  const baseRemoved = await removeImage(workspace.baseImage);
+  const outputBytes = await measureDir(outputDir);
+  rmSync(outputDir, { recursive: true, force: true });
+  rmSync(workspace.dir, { recursive: true, force: true });
+  console.log(
+    `\ncleanup: ${report.images.length} layer images (${formatBytes(report.imageBytes)})${baseRemoved ? `, ${workspace.baseImage} (${formatBytes(baseBytes)})` : ''}, ${outputDir} (${formatBytes(outputBytes)}) and the workspace removed`,
+  );
+}
+
 async function main(): Promise<void> {
   const workspace = prepareWorkspace();
   const outputDir = mkdtempSync(join(tmpdir(), 'ros-bench-out-'));
   const overrides: SpecOverrides = { repository: 'ros-build-bench/os', tag: 'bench', outputDir };
   console.log(`ros-build benchmark: ${workspace.specPath}, output ${outputDir}`);
+  const cleanUp = () => removeBenchLeftovers(workspace, outputDir, overrides);
+  const unregister = registerCleanup(cleanUp);
+  try {
+    await measure(workspace, overrides);
+  } finally {
+    unregister();
+    // A failed cleanup must not hide why the benchmark failed; it names what is left instead.
+    await cleanUp().catch((error: Error) =>
+      console.error(`cleanup failed (${error.message}): remove ${outputDir}, ${workspace.dir}, ${overrides.repository}:${overrides.tag}, ${workspace.baseImage} and its ros-build/* layer images by hand`),
+    );
+  }
+}
 
+async function measure(workspace: Workspace, overrides: SpecOverrides): Promise<void> {
   const cold = await buildIso(workspace.specPath, overrides);
   const warm = await buildIso(workspace.specPath, overrides);
   printTable(cold.timings, warm.timings);
@@ -105,8 +164,6 @@ async function main(): Promise<void> {
       );
     }
   }
-
-  await execa('docker', ['rmi', workspace.baseImage], { reject: false });
 }
 
 installSignalHandlers();
