@@ -11,12 +11,11 @@ function valuesOf(args: string[], flag: string): string[] {
 describe('buildQemuArgs', () => {
   it('builds the whole command line for a BIOS ISO boot', () => {
     expect(buildQemuArgs(iso)).toEqual([
-      '-name', 'ros-build-smoke',
+      '-name', 'ros-build',
       '-no-user-config',
       '-nodefaults',
       '-machine', 'q35',
       '-accel', 'tcg',
-      '-cpu', 'max',
       '-m', '1536',
       '-smp', '2',
       '-nographic',
@@ -31,16 +30,82 @@ describe('buildQemuArgs', () => {
     ]);
   });
 
-  it('attaches a qcow2 disk through virtio in snapshot mode so the artifact is never written', () => {
+  it('attaches a qcow2 disk through virtio-blk, writable unless a snapshot is asked for', () => {
     const args = buildQemuArgs({ ...iso, artifact: '/out/ros.qcow2', kind: 'disk', diskFormat: 'qcow2' });
-    expect(valuesOf(args, '-drive')).toEqual(['file=/out/ros.qcow2,if=none,id=boot0,format=qcow2,snapshot=on']);
+    expect(valuesOf(args, '-drive')).toEqual(['file=/out/ros.qcow2,if=none,id=boot0,format=qcow2']);
     expect(valuesOf(args, '-device')).toContain('virtio-blk-pci,drive=boot0,bootindex=0');
     expect(args.some((arg) => arg.includes('cdrom') || arg.startsWith('ide-cd'))).toBe(false);
+    const snapshot = buildQemuArgs({ ...iso, artifact: '/out/ros.qcow2', kind: 'disk', diskFormat: 'qcow2', snapshot: true });
+    expect(valuesOf(snapshot, '-drive')).toEqual(['file=/out/ros.qcow2,if=none,id=boot0,format=qcow2,snapshot=on']);
   });
 
   it('treats a disk without a format as raw', () => {
     const args = buildQemuArgs({ ...iso, artifact: '/out/ros.img', kind: 'disk' });
-    expect(valuesOf(args, '-drive')).toEqual(['file=/out/ros.img,if=none,id=boot0,format=raw,snapshot=on']);
+    expect(valuesOf(args, '-drive')).toEqual(['file=/out/ros.img,if=none,id=boot0,format=raw']);
+  });
+
+  it('always names the format, so a fixed VHD is not probed as raw', () => {
+    for (const format of ['raw', 'qcow2', 'vpc', 'vmdk'] as const) {
+      const args = buildQemuArgs({ ...iso, artifact: '/out/disk', kind: 'disk', diskFormat: format });
+      expect(valuesOf(args, '-drive')).toEqual([`file=/out/disk,if=none,id=boot0,format=${format}`]);
+    }
+  });
+
+  it('attaches the boot disk on the bus asked for, with the SCSI controller once', () => {
+    const disk: QemuOptions = { ...iso, artifact: '/out/d.raw', kind: 'disk' };
+    expect(valuesOf(buildQemuArgs({ ...disk, diskBus: 'nvme' }), '-device')).toContain('nvme,drive=boot0,serial=boot0,bootindex=0');
+    expect(valuesOf(buildQemuArgs({ ...disk, diskBus: 'ide' }), '-device')).toContain('ide-hd,drive=boot0,bootindex=0');
+    const scsi = valuesOf(buildQemuArgs({ ...disk, diskBus: 'scsi', drives: [{ file: '/tmp/data.raw', bus: 'scsi' }] }), '-device');
+    expect(scsi.filter((device) => device.startsWith('virtio-scsi-pci'))).toEqual(['virtio-scsi-pci,id=scsi0']);
+    expect(scsi).toContain('scsi-hd,drive=boot0,bus=scsi0.0,bootindex=0');
+    expect(scsi).toContain('scsi-hd,drive=drive1,bus=scsi0.0');
+  });
+
+  it('adds extra drives after the boot medium, without a boot index', () => {
+    const args = buildQemuArgs({
+      ...iso,
+      drives: [
+        { file: '/tmp/seed.iso', media: 'cdrom' },
+        { file: '/tmp/scratch,1.qcow2', format: 'qcow2', snapshot: true },
+        { file: '/tmp/ro.raw', readonly: true },
+      ],
+    });
+    expect(valuesOf(args, '-drive')).toEqual([
+      'file=/out/ros.iso,if=none,id=boot0,media=cdrom,readonly=on',
+      'file=/tmp/seed.iso,if=none,id=drive1,format=raw,media=cdrom,readonly=on',
+      'file=/tmp/scratch,,1.qcow2,if=none,id=drive2,format=qcow2,snapshot=on',
+      'file=/tmp/ro.raw,if=none,id=drive3,format=raw,readonly=on',
+    ]);
+    expect(valuesOf(args, '-device')).toEqual(expect.arrayContaining(['ide-cd,drive=drive1', 'virtio-blk-pci,drive=drive2', 'virtio-blk-pci,drive=drive3']));
+    expect(valuesOf(args, '-device').filter((device) => device.includes('bootindex'))).toEqual(['ide-cd,drive=boot0,bootindex=0']);
+  });
+
+  it('uses qemu\'s default CPU model under TCG and max under KVM, unless one is named', () => {
+    expect(buildQemuArgs({ ...iso, accel: ['tcg'] })).not.toContain('-cpu');
+    expect(valuesOf(buildQemuArgs({ ...iso, accel: ['kvm'] }), '-cpu')).toEqual(['max']);
+    expect(valuesOf(buildQemuArgs({ ...iso, accel: ['kvm', 'tcg'] }), '-cpu')).toEqual(['max']);
+    expect(valuesOf(buildQemuArgs({ ...iso, accel: ['tcg'], cpu: 'Nehalem' }), '-cpu')).toEqual(['Nehalem']);
+  });
+
+  it('lets qemu keep running across guest reboots only when asked', () => {
+    expect(buildQemuArgs(iso)).toContain('-no-reboot');
+    expect(buildQemuArgs({ ...iso, exitOnReboot: true })).toContain('-no-reboot');
+    expect(buildQemuArgs({ ...iso, exitOnReboot: false })).not.toContain('-no-reboot');
+  });
+
+  it('forwards host ports on loopback and guest addresses to commands on the user network', () => {
+    const args = buildQemuArgs({
+      ...iso,
+      network: {
+        cidr: '169.254.0.0/16',
+        hostForwards: [{ hostPort: 40022, guestPort: 22 }],
+        guestForwards: [{ guestAddress: '169.254.169.254', guestPort: 80, command: ['/usr/bin/node', '-e', 'a, b', '127.0.0.1', '8080'] }],
+      },
+    });
+    expect(valuesOf(args, '-netdev')).toEqual([
+      "user,id=net0,net=169.254.0.0/16,hostfwd=tcp:127.0.0.1:40022-:22,guestfwd=tcp:169.254.169.254:80-cmd:/usr/bin/node -e 'a,, b' 127.0.0.1 8080",
+    ]);
+    expect(valuesOf(args, '-device')).toContain('virtio-net-pci,netdev=net0,romfile=');
   });
 
   it('loads OVMF code read-only and the per-run vars copy writable', () => {
