@@ -6,9 +6,14 @@
  * Success needs both systemd reaching multi-user.target and a getty login
  * prompt: multi-user alone can be reached while the console getty is broken,
  * and a prompt alone can come from an initrd or a half-started system.
+ *
+ * The markers also divide the boot into phases (phases.ts): firmware and boot
+ * loader until the kernel's first line, the kernel until it runs the
+ * initramfs, the initramfs until it switches to the real root, userspace
+ * until the login prompt.
  */
 
-export type MarkerName = 'bootloader' | 'kernel' | 'init' | 'multi-user' | 'login';
+export type MarkerName = 'bootloader' | 'kernel' | 'initrd' | 'switch-root' | 'multi-user' | 'login';
 /** Seconds since the start of the boot at which each marker was first seen. */
 export type Markers = Partial<Record<MarkerName, number>>;
 
@@ -37,10 +42,18 @@ interface MarkerRule {
 }
 
 const markerRules: readonly MarkerRule[] = [
-  { name: 'bootloader', pattern: /Welcome to GRUB!|^\s*Booting `|^Loading Linux |ISOLINUX \d|SYSLINUX \d/ },
+  // GRUB's banner can arrive with cursor moves inside the words ("We", ESC[03;03H, "lcome"); its menu header follows.
+  { name: 'bootloader', pattern: /Welcome to GRUB!|GNU GRUB {1,2}version \d|^\s*Booting `|^Loading Linux |ISOLINUX \d|SYSLINUX \d/ },
   // With "quiet" the kernel's banner is not printed, but any timestamped printk line (or the EFI stub) proves the kernel runs.
   { name: 'kernel', pattern: /Linux version \d|^\[\s*\d+\.\d+\] |^EFI stub: / },
-  { name: 'init', pattern: /^Welcome to (?!GRUB!).+!$|systemd\[1\]: / },
+  // The kernel hands over to the initramfs ("Run /init", a KERN_INFO line), whose systemd then greets with "(Initramfs)".
+  { name: 'initrd', pattern: /\bRun \/init as init process\b|^Welcome to .+\(Initramfs\)!$|systemd\[1\]: Running in initrd\b/ },
+  // The initramfs's systemd starts the switch, and the real root's systemd greets without "(Initramfs)"; whichever comes
+  // first (status lines can be cut to the console width). Without an initramfs the kernel runs the real init itself.
+  {
+    name: 'switch-root',
+    pattern: /Starting (?:initrd-switch-root\b|Switch Root\.\.\.)|systemd\[1\]: Switching root\.|^Welcome to (?!GRUB!)(?!.*\(Initramfs\)!$).+!$|\bRun \/(?!init )\S+ as init process\b/,
+  },
   // Newer systemd names the unit ("multi-user.target - Multi-User System"), older prints only the description.
   // The OS also writes "ros: reached multi-user.target" to the kernel log (ros-boot-done.service), which reaches the
   // serial console even after systemd has stopped printing status there.
@@ -91,15 +104,54 @@ export function cleanSerialLine(raw: string, unfinished = false): string {
   return text.replace(controlCharacter, '').trimEnd();
 }
 
+const printkTimestamp = /^\[\s*(\d+\.\d+)\] /;
+
+/*
+ * When the kernel started, from a line it stamped with its uptime: the
+ * line's arrival minus that uptime (the guest's clock follows the host's, also
+ * under TCG). With "quiet" the first kernel line may come a minute into the
+ * boot; the kernel still started near its beginning.
+ */
+function estimateKernelStart(line: string, seconds: number): number | undefined {
+  const stamp = printkTimestamp.exec(line)?.[1];
+  return stamp === undefined ? undefined : Math.max(0, seconds - Number(stamp));
+}
+
 /** A guest printing without newlines must not grow the buffer forever. */
 const MAX_PENDING_CHARS = 8192;
 const TAIL_LINES = 50;
+
+/*
+ * The kernel's last words before a reset (an emergency-level line, printed
+ * even with "quiet"), or SeaBIOS starting again for a reset that bypassed it.
+ */
+const restartPattern = /\breboot: Restarting system\b|^SeaBIOS \(version /;
+
+export interface WatcherOptions {
+  /**
+   * Watch the next boot of a running guest: everything before the guest
+   * restarts (its shutdown, the old prompt) is ignored, and marker times count
+   * from the restart line instead of from the first chunk.
+   */
+  afterRestart?: boolean;
+}
 
 export class SerialWatcher {
   private pending = '';
   private currentState: WatchState = { status: 'booting' };
   private readonly seen: Markers = {};
   private readonly recent: string[] = [];
+  /** Until the restart line arrives (afterRestart only): undefined; afterwards, the time subtracted from marker times. */
+  private origin: number | undefined;
+
+  constructor(options: WatcherOptions = {}) {
+    this.origin = options.afterRestart ? undefined : 0;
+  }
+
+  /** False while an afterRestart watcher still waits for the guest to restart. */
+  get restarted(): boolean {
+    return this.origin !== undefined;
+  }
 
   get state(): WatchState {
     return this.currentState;
@@ -129,11 +181,15 @@ export class SerialWatcher {
       if (line.trim() === '') continue;
       this.remember(line);
       update.lines.push(line);
-      this.examine(line, seconds, false, update);
+      if (this.origin === undefined) {
+        if (restartPattern.test(line)) this.origin = seconds;
+        continue;
+      }
+      this.examine(line, seconds - this.origin, false, update);
       if (this.currentState.status !== 'booting') return update;
     }
     const unfinished = cleanSerialLine(this.pending, true);
-    if (unfinished.trim() !== '') this.examine(unfinished, seconds, true, update);
+    if (unfinished.trim() !== '' && this.origin !== undefined) this.examine(unfinished, seconds - this.origin, true, update);
     return update;
   }
 
@@ -145,13 +201,17 @@ export class SerialWatcher {
   }
 
   private examine(line: string, seconds: number, unfinished: boolean, update: WatchUpdate): void {
+    const kernelStart = unfinished ? undefined : estimateKernelStart(line, seconds);
     for (const rule of markerRules) {
       if (this.seen[rule.name] !== undefined || (unfinished && !rule.prompt)) continue;
       if (rule.pattern.test(line)) {
-        this.seen[rule.name] = seconds;
-        update.markers.push({ name: rule.name, seconds });
+        const at = rule.name === 'kernel' && kernelStart !== undefined ? kernelStart : seconds;
+        this.seen[rule.name] = at;
+        update.markers.push({ name: rule.name, seconds: at });
       }
     }
+    // Later lines can only be delayed more on their way out, never less: the earliest estimate is the best.
+    if (kernelStart !== undefined && this.seen.kernel !== undefined && kernelStart < this.seen.kernel) this.seen.kernel = kernelStart;
     for (const rule of failureRules) {
       if (unfinished && !rule.prompt) continue;
       if (rule.pattern.test(line)) {

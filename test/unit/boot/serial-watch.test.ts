@@ -38,7 +38,8 @@ describe('SerialWatcher', () => {
     const watcher = new SerialWatcher();
     watcher.feed(debianBoot, 42);
     expect(watcher.state).toEqual({ status: 'up' });
-    expect(watcher.markers).toEqual({ bootloader: 42, kernel: 42, init: 42, 'multi-user': 42, login: 42 });
+    // All arrived at once: the kernel line stamped 14.10 s proves the kernel started by 42 - 14.10 s.
+    expect(watcher.markers).toEqual({ bootloader: 42, kernel: 42 - 14.101021, initrd: 42, 'switch-root': 42, 'multi-user': 42, login: 42 });
   });
 
   it('gives the same verdict wherever the output is split in two', () => {
@@ -46,7 +47,7 @@ describe('SerialWatcher', () => {
       const watcher = new SerialWatcher();
       const state = feedAll(watcher, splitAt(debianBoot, offset));
       expect(state, `split at ${offset}: ${JSON.stringify(debianBoot.slice(offset - 5, offset + 5))}`).toEqual({ status: 'up' });
-      expect(Object.keys(watcher.markers).sort()).toEqual(['bootloader', 'init', 'kernel', 'login', 'multi-user']);
+      expect(Object.keys(watcher.markers).sort()).toEqual(['bootloader', 'initrd', 'kernel', 'login', 'multi-user', 'switch-root']);
     }
   });
 
@@ -113,10 +114,15 @@ describe('SerialWatcher', () => {
     expect(watcher.markers.login).toBeUndefined();
   });
 
-  it('counts any timestamped printk line as the kernel when "quiet" hides the banner', () => {
+  it('counts any timestamped printk line as the kernel when "quiet" hides the banner, dated back by its timestamp', () => {
     const watcher = new SerialWatcher();
-    watcher.feed('[    1.234567] ACPI Error: something harmless\r\n', 8.5);
-    expect(watcher.markers.kernel).toBe(8.5);
+    const update = watcher.feed('[    1.250000] ACPI Error: something harmless\r\n', 8.5);
+    expect(update.markers).toEqual([{ name: 'kernel', seconds: 7.25 }]);
+    // A later line that took less time to arrive moves the estimate earlier; one that took longer does not.
+    watcher.feed('[   37.750000] overlayfs: failed to resolve \'/run/overlayfs\': -2\r\n', 44);
+    expect(watcher.markers.kernel).toBe(6.25);
+    watcher.feed('[   40.000000] sh[581]: ros: reached multi-user.target\r\n', 60);
+    expect(watcher.markers.kernel).toBe(6.25);
   });
 
   it('fails at once on a kernel panic and says why', () => {
@@ -199,6 +205,57 @@ describe('SerialWatcher', () => {
       'Debian GNU/Linux 12 rancheros ttyS0',
       'rancheros login:',
     ]);
+  });
+
+  it('times the initramfs and the switch to the real root from a dracut + systemd live boot', () => {
+    // Lines as this OS's ISO printed them (log of a real boot, escapes removed), one second apart.
+    const lines = [
+      '[    5.416773] Run /init as init process',
+      '[    5.549837] systemd[1]: Inserted module \'autofs4\'',
+      '[    5.719437] systemd[1]: Running in initrd.',
+      'Welcome to Debian GNU/Linux 12 (bookworm) dracut-059-4 (Initramfs)!',
+      `${OK} Reached target initrd-switch-root.target - Switch Root.`,
+      '         Starting initrd-switch-root.service - Switch Root...',
+      '[   19.277407] systemd-journald[146]: Received SIGTERM from PID 1 (systemd).',
+      'Welcome to RancherOS it!',
+    ];
+    // Arrival times as from a kernel that started 10 s into the boot; the switch was started at 29 s.
+    const arrivals = [15.5, 15.6, 15.8, 15.8, 29, 29, 29.3, 29.5];
+    const watcher = new SerialWatcher();
+    lines.forEach((line, i) => watcher.feed(`${line}\r\n`, arrivals[i]!));
+    expect(watcher.markers.kernel).toBeCloseTo(10.02, 2);
+    expect(watcher.markers).toMatchObject({ initrd: 15.5, 'switch-root': 29 });
+  });
+
+  it('finds GRUB when its banner is drawn with cursor moves inside the words', () => {
+    const watcher = new SerialWatcher();
+    watcher.feed('\x1b[0;30;47mWe\x1b[03;02H\x1b[03;03Hlcome to GRUB\x1b[H\x1b[J\x1b[1;1H\x1b[2;24HGNU GRUB  version 2.06-13+deb12u2\r\n', 4);
+    expect(watcher.markers).toEqual({ bootloader: 4 });
+  });
+
+  it('takes a system booted without an initramfs as switched to its root when the kernel runs init', () => {
+    const watcher = new SerialWatcher();
+    watcher.feed('[    1.5] Run /sbin/init as init process\r\n', 3);
+    expect(watcher.markers).toEqual({ kernel: 1.5, 'switch-root': 3 });
+  });
+
+  it('after a reboot, ignores the old system until the guest restarts and times the new boot from there', () => {
+    const watcher = new SerialWatcher({ afterRestart: true });
+    watcher.feed(`${OK} Stopped target multi-user.target - Multi-User System.\r\n[  120.1] systemd-shutdown[1]: Syncing filesystems\r\n`, 1);
+    expect(watcher.restarted).toBe(false);
+    expect(watcher.markers).toEqual({});
+    watcher.feed('[  121.5] reboot: Restarting system\r\n', 2);
+    expect(watcher.restarted).toBe(true);
+    watcher.feed(debianBoot, 30);
+    expect(watcher.state).toEqual({ status: 'up' });
+    expect(watcher.markers).toEqual({ bootloader: 28, kernel: 28 - 14.101021, initrd: 28, 'switch-root': 28, 'multi-user': 28, login: 28 });
+  });
+
+  it('after a reboot, does not take the old prompt or a failure during shutdown for the new boot', () => {
+    const watcher = new SerialWatcher({ afterRestart: true });
+    watcher.feed('ros login: \r\nKernel panic - not syncing: Attempted to kill init!\r\n', 1);
+    expect(watcher.state).toEqual({ status: 'booting' });
+    expect(watcher.tail(1)).toEqual(['Kernel panic - not syncing: Attempted to kill init!']);
   });
 
   it('treats a lone carriage return as the end of a status line', () => {
