@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { defaultLogPath, inferBootMedium, smokeBoot, type BootEvent } from '../../../src/boot/smoke.js';
+import { smokeBoot, type BootEvent } from '../../../src/boot/smoke.js';
 
 /*
  * smokeBoot against a stand-in for qemu: a shell script that records its pid
@@ -149,33 +149,5 @@ exec sleep 60`),
     const vars = argv.find((arg) => arg.startsWith('if=pflash,format=raw,unit=1,file='))?.slice('if=pflash,format=raw,unit=1,file='.length);
     expect(vars).toMatch(/ros-build-boot-[^/]+\/OVMF_VARS\.fd$/);
     expect(existsSync(vars ?? '/')).toBe(false);
-  });
-});
-
-describe('inferBootMedium', () => {
-  it('reads the kind and format from the extension', () => {
-    expect(inferBootMedium('/o/ros.iso')).toEqual({ kind: 'iso' });
-    expect(inferBootMedium('/o/ros.ISO')).toEqual({ kind: 'iso' });
-    expect(inferBootMedium('/o/ros.qcow2')).toEqual({ kind: 'disk', diskFormat: 'qcow2' });
-    expect(inferBootMedium('/o/ros.img')).toEqual({ kind: 'disk', diskFormat: 'raw' });
-    expect(inferBootMedium('/o/ros.raw')).toEqual({ kind: 'disk', diskFormat: 'raw' });
-  });
-
-  it('lets the caller override, including booting an ISO as a disk', () => {
-    expect(inferBootMedium('/o/ros.iso', { asDisk: true })).toEqual({ kind: 'disk', diskFormat: 'raw' });
-    expect(inferBootMedium('/o/ros.bin', { kind: 'disk', diskFormat: 'qcow2' })).toEqual({ kind: 'disk', diskFormat: 'qcow2' });
-    expect(inferBootMedium('/o/ros.bin', { kind: 'iso' })).toEqual({ kind: 'iso' });
-  });
-
-  it('refuses to guess for other names', () => {
-    expect(() => inferBootMedium('/o/ros.bin')).toThrow(UserError);
-  });
-});
-
-describe('defaultLogPath', () => {
-  it('names the firmware, and marks an ISO booted as a disk', () => {
-    expect(defaultLogPath('/o/ros.iso', 'uefi', { kind: 'iso' })).toBe('/o/ros.iso.uefi.serial.log');
-    expect(defaultLogPath('/o/ros.iso', 'bios', { kind: 'disk', diskFormat: 'raw' })).toBe('/o/ros.iso.bios-disk.serial.log');
-    expect(defaultLogPath('/o/ros.img', 'bios', { kind: 'disk', diskFormat: 'raw' })).toBe('/o/ros.img.bios.serial.log');
   });
 });

@@ -1,0 +1,281 @@
+/**
+ * One running qemu: its serial console goes to a log and through a
+ * SerialWatcher, and callers wait on it for a boot verdict, for a reboot's
+ * next boot, or for qemu to exit by itself. Knows nothing about what is being
+ * booted; guest.ts decides that.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { formatCommand } from '../exec/run.js';
+import { lastLines } from '../progress/tail.js';
+import { missingQemuError } from './accel.js';
+import type { Accelerator } from './qemu-args.js';
+import { SerialWatcher, type MarkerName, type Markers } from './serial-watch.js';
+
+/** How long qemu gets to exit after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 5000;
+
+export type BootEvent =
+  | { kind: 'accelerator'; accelerator: Accelerator; reason: string }
+  | { kind: 'started'; command: string; logPath: string }
+  | { kind: 'marker'; name: MarkerName; seconds: number }
+  | { kind: 'line'; text: string; seconds: number };
+
+export interface BootVerdict {
+  ok: boolean;
+  /** On failure, ends with the last lines of serial output. */
+  reason: string;
+  /** From the start of this boot (qemu's start, or the guest's restart) to the verdict. */
+  seconds: number;
+  markers: Markers;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface QemuStartOptions {
+  binary: string;
+  args: string[];
+  logPath: string;
+  onEvent?: (event: BootEvent) => void;
+}
+
+export class QemuProcess {
+  private readonly started = performance.now();
+  private readonly decoder = new StringDecoder('utf8');
+  private watcher = new SerialWatcher();
+  /** qemu time at which the current watcher's boot began. */
+  private watchStart = 0;
+  private readonly listeners = new Set<() => void>();
+  private sawOutput = false;
+  private stderr = '';
+  private stderrAtLineStart = true;
+  private exit: ExitStatus | undefined;
+  private spawnError: Error | undefined;
+  private logError: Error | undefined;
+  /** qemu's pipes can still deliver data after it exited and the log was closed; that output is dropped. */
+  private logEnded = false;
+  private callbackError: { error: unknown } | undefined;
+  private interrupted = false;
+  private readonly closed: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly log: WriteStream,
+    readonly command: string,
+    readonly logPath: string,
+    private readonly binary: string,
+    private readonly onEvent: ((event: BootEvent) => void) | undefined,
+  ) {
+    // A full disk must not crash the process (and orphan qemu); it fails the next wait instead.
+    log.on('error', (error) => {
+      this.logError ??= error;
+      this.changed();
+    });
+    child.stdout?.on('data', (chunk: Buffer) => this.onSerial(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.onStderr(chunk));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      this.spawnError = error.code === 'ENOENT' ? missingQemuError(binary) : new Error(`could not start ${binary}: ${error.message}`);
+      this.changed();
+    });
+    // "close" rather than "exit": the last serial output may still be in the pipe when the process ends.
+    this.closed = new Promise((resolveClosed) => {
+      child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        this.changed();
+        resolveClosed();
+      });
+    });
+  }
+
+  /** Write the command at the top of the log and start qemu. */
+  static async start(options: QemuStartOptions): Promise<QemuProcess> {
+    const command = formatCommand(options.binary, options.args);
+    await mkdir(dirname(options.logPath), { recursive: true });
+    await writeFile(options.logPath, `$ ${command}\n`);
+    const log = createWriteStream(options.logPath, { flags: 'a' });
+    const child = spawn(options.binary, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const qemu = new QemuProcess(child, log, command, options.logPath, options.binary, options.onEvent);
+    qemu.notify({ kind: 'started', command, logPath: options.logPath });
+    return qemu;
+  }
+
+  /** Seconds since qemu started. */
+  elapsed(): number {
+    return (performance.now() - this.started) / 1000;
+  }
+
+  get running(): boolean {
+    return this.exit === undefined && this.spawnError === undefined;
+  }
+
+  /** Markers of the boot being watched, so far. */
+  get markers(): Markers {
+    return roundMarkers(this.watcher.markers);
+  }
+
+  /**
+   * Resolve when the boot being watched reaches multi-user and a login
+   * prompt, fails, qemu exits, or timeoutSeconds after the boot began. Rejects
+   * for problems of the host, not the guest: qemu missing, the log not
+   * writable, a progress callback that threw.
+   */
+  waitForBoot(timeoutSeconds: number): Promise<BootVerdict> {
+    return new Promise((resolveVerdict, rejectVerdict) => {
+      const remainingMs = Math.max(0, (this.watchStart + timeoutSeconds - this.elapsed()) * 1000);
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        settle();
+      };
+      const fail = (reason: string) => finish(() => resolveVerdict(this.verdict(false, reason)));
+      const check = () => {
+        const hostProblem = this.hostProblem();
+        if (hostProblem) return finish(() => rejectVerdict(hostProblem.error));
+        const state = this.watcher.state;
+        if (state.status === 'up') return finish(() => resolveVerdict(this.verdict(true, '')));
+        if (state.status === 'failed') return fail(state.reason);
+        if (this.exit) fail(this.interrupted ? 'interrupted' : this.describeExit('before the system came up'));
+      };
+      const timer = setTimeout(() => fail(this.describeTimeout(timeoutSeconds)), remainingMs);
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  /**
+   * From now on watch for the guest's next boot: call it before asking the
+   * guest to reboot, so no output of the restart is missed.
+   */
+  watchNextBoot(): void {
+    this.watcher = new SerialWatcher({ afterRestart: true });
+    this.watchStart = this.elapsed();
+  }
+
+  /** qemu's exit status once it ends by itself (a guest that powers off), or undefined after timeoutSeconds. */
+  async waitForExit(timeoutSeconds: number): Promise<ExitStatus | undefined> {
+    if (this.spawnError) throw this.spawnError;
+    if (!(await settlesWithin(this.closed, timeoutSeconds * 1000))) return undefined;
+    return this.exit;
+  }
+
+  /** Stop qemu (SIGTERM, then SIGKILL after a grace period) and close the log. Safe to call twice. */
+  async stop(options: { interrupted?: boolean } = {}): Promise<void> {
+    if (options.interrupted) this.interrupted = true;
+    await stopProcess(this.child);
+    if (!this.logEnded) {
+      this.logEnded = true;
+      await new Promise<void>((resolveEnd) => this.log.end(() => resolveEnd()));
+    }
+  }
+
+  /** The last lines of serial output, or why there are none. */
+  describeSerial(): string {
+    const tail = this.watcher.tail(20);
+    return this.sawOutput && tail.length > 0
+      ? `last serial output:\n${indent(tail.join('\n'))}`
+      : 'no serial output (is console=ttyS0 on the kernel command line, and does the firmware find the boot loader?)';
+  }
+
+  /** "qemu exited with code 1 <when>:" and its last stderr lines. */
+  describeExit(when: string): string {
+    const status = this.exit?.code === null ? `was killed by ${this.exit.signal}` : `exited with code ${this.exit?.code}`;
+    const detail = lastLines(this.stderr, 5);
+    return `qemu ${status} ${when}${detail ? `:\n${indent(detail)}` : ''}`;
+  }
+
+  private hostProblem(): { error: unknown } | undefined {
+    if (this.callbackError) return this.callbackError;
+    if (this.spawnError) return { error: this.spawnError };
+    if (this.logError) return { error: new Error(`could not write the serial log ${this.logPath}: ${this.logError.message}`) };
+    return undefined;
+  }
+
+  private verdict(ok: boolean, reason: string): BootVerdict {
+    const seconds = round(this.elapsed() - this.watchStart);
+    return { ok, reason: ok ? '' : `${reason}\n${this.describeSerial()}`, seconds, markers: this.markers };
+  }
+
+  private describeTimeout(timeoutSeconds: number): string {
+    const markers = this.watcher.markers;
+    if (!this.watcher.restarted) return `the guest did not restart within ${timeoutSeconds} s`;
+    const wanted: MarkerName[] = ['kernel', 'multi-user', 'login'];
+    const missing = wanted.filter((name) => markers[name] === undefined);
+    const seen = Object.keys(markers);
+    return `no login prompt within ${timeoutSeconds} s (seen: ${seen.join(', ') || 'nothing'}; missing: ${missing.join(', ')})`;
+  }
+
+  private onSerial(chunk: Buffer): void {
+    this.sawOutput = true;
+    if (!this.logEnded) this.log.write(chunk);
+    const seconds = this.elapsed() - this.watchStart;
+    const update = this.watcher.feed(this.decoder.write(chunk), seconds);
+    for (const text of update.lines) this.notify({ kind: 'line', text, seconds });
+    for (const marker of update.markers) this.notify({ kind: 'marker', ...marker });
+    this.changed();
+  }
+
+  private onStderr(chunk: Buffer): void {
+    const text = chunk.toString('utf8');
+    this.stderr += text;
+    // Prefix whole lines, though a line may arrive in several chunks.
+    let marked = '';
+    for (const piece of text.split(/(?<=\n)/)) {
+      marked += (this.stderrAtLineStart ? '[qemu] ' : '') + piece;
+      this.stderrAtLineStart = piece.endsWith('\n');
+    }
+    if (!this.logEnded) this.log.write(marked);
+  }
+
+  /** Callbacks run inside stream handlers, where a throw would crash the process and orphan qemu; it fails the waits instead. */
+  private notify(event: BootEvent): void {
+    if (this.callbackError || !this.onEvent) return;
+    try {
+      this.onEvent(event);
+    } catch (error) {
+      this.callbackError = { error };
+    }
+  }
+
+  private changed(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after a grace period. */
+async function stopProcess(child: ChildProcess, graceMs = STOP_GRACE_MS): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  child.kill('SIGTERM');
+  if (await settlesWithin(exited, graceMs)) return;
+  child.kill('SIGKILL');
+  // A process stuck in the kernel can outlive SIGKILL for a while; do not hang the caller on it.
+  await settlesWithin(exited, graceMs);
+}
+
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout(false), ms);
+  });
+  const settled = await Promise.race([promise.then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return settled;
+}
+
+function roundMarkers(markers: Markers): Markers {
+  return Object.fromEntries(Object.entries(markers).map(([name, seconds]) => [name, round(seconds)]));
+}
+
+export function round(seconds: number): number {
+  return Math.round(seconds * 10) / 10;
+}
+
+function indent(text: string): string {
+  return text.replace(/^/gm, '    ');
+}
