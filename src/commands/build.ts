@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { createReporter } from '../progress/reporter.js';
 import { createBuildPlan, createDiskPlan, createIsoPlan } from '../plan/create.js';
-import { resolveDiskFormats } from '../artifacts/formats/index.js';
-import { parseSize } from '../spec/load.js';
+import { resolveDiskOptions } from '../plan/steps/disk.js';
+import { mediaName } from '../outputs/media-name.js';
 import { runPlan } from '../plan/runner.js';
 import { outputOf } from '../plan/step.js';
 import type { ImageOutput } from '../plan/steps/base.js';
@@ -41,7 +41,7 @@ export function registerBuildCommands(program: Command): void {
       throw new UserError(`cloud-config file not found: ${cloudConfigPath}`, 'pass an existing file to --cloud-config');
     }
     const env = await prepareEnv(flags);
-    const outPath = flags.output ? resolve(flags.output) : join(env.outputDir, defaultIsoName(env.spec.iso.name, flags.image));
+    const outPath = flags.output ? resolve(flags.output) : join(env.outputDir, flags.image ? `${mediaName(flags.image)}.iso` : env.spec.iso.name);
     const { state } = await runPlan(createIsoPlan(env, { outPath, cloudConfigPath, image: flags.image }), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const iso = outputOf<ArtifactOutput>(state, 'iso');
@@ -63,11 +63,7 @@ export function registerBuildCommands(program: Command): void {
   ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const env = await prepareEnv(flags);
-    const formats = resolveDiskFormats(flags.format ? [flags.format] : env.spec.disk.formats);
-    const totalBytes = flags.size ? parseSize(flags.size, '--size') : env.spec.disk.sizeBytes;
-    const basePath = flags.output ? resolve(flags.output) : join(env.outputDir, flags.image ? defaultIsoName(env.spec.disk.name, flags.image).replace(/\.iso$/, '') : env.spec.disk.name);
-    const plan = createDiskPlan(env, { basePath, formats, cloudConfigPath, totalBytes, sizes: env.spec.disk.partitions, image: flags.image });
-    const { state } = await runPlan(plan, createReporter());
+    const { state } = await runPlan(createDiskPlan(env, resolveDiskOptions(env, { ...flags, cloudConfigPath })), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const disks = outputOf<ArtifactOutput[]>(state, 'disk');
     const revision = await findSourceRevision(dirname(env.spec.specPath));
@@ -75,10 +71,4 @@ export function registerBuildCommands(program: Command): void {
     for (const disk of disks) process.stdout.write(`${disk.path}\n`);
     process.stderr.write(`manifest: ${manifest}\n`);
   });
-}
-
-/** Media from another image get a name of their own, so they never overwrite the OS ISO. */
-export function defaultIsoName(specName: string, image?: string): string {
-  if (!image) return specName;
-  return `${image.replace(/^.*\//, '').replace(/[^A-Za-z0-9._-]+/g, '-')}.iso`;
 }

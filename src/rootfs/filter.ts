@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { BLOCK, encodeEntry, isZeroBlock, paddedSize, parseHeader, parsePaxPath } from './tar-header.js';
+import { BLOCK, clampHeaderMtime, encodeEntry, isZeroBlock, paddedSize, parseHeader, parsePaxPath } from './tar-header.js';
 import { classifyEntry, matchBootFile, normalizePath, type BootFileKind } from './rules.js';
 
 export interface BootFile {
@@ -17,7 +17,8 @@ type State =
 /**
  * Filter a container export on the fly, block by block, without decoding and
  * re-encoding entries: pax records (xattrs such as security.capability) and
- * everything else we keep pass through byte for byte. Docker's init-layer files
+ * everything else we keep pass through byte for byte, but for mtimes newer
+ * than the build's epoch, which are clamped to it (reproducible exports). Docker's init-layer files
  * are dropped or replaced; kernels and initramfs images in /boot are captured
  * on the way, so one pass feeds both squashfs and the boot files.
  */
@@ -105,7 +106,7 @@ export class RootfsFilter extends Transform {
     const decision = classifyEntry(path);
     if (decision.action === 'keep') {
       for (const part of meta) this.push(part);
-      this.push(block);
+      this.push(clampHeaderMtime(block, this.mtime));
       const boot = header.type === '0' || header.type === '\0' ? matchBootFile(path) : undefined;
       this.state = {
         kind: 'data',

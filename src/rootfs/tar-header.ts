@@ -71,6 +71,29 @@ function writeOctal(block: Buffer, value: number, start: number, length: number)
   block.write(value.toString(8).padStart(length - 1, '0') + '\0', start, length, 'ascii');
 }
 
+function writeChecksum(header: Buffer): void {
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+}
+
+/**
+ * The header with its mtime clamped to `max` (reproducible-builds.org's rule
+ * for SOURCE_DATE_EPOCH), or the same buffer when it is not newer. An export
+ * stamps the directories Docker touched (/etc, /dev) with the container's
+ * creation time, which would make every export of one image differ.
+ */
+export function clampHeaderMtime(header: Buffer, max: number): Buffer {
+  const text = readString(header, 136, 12).trim();
+  const mtime = text ? parseInt(text, 8) : 0;
+  if (!(mtime > max)) return header;
+  const clamped = Buffer.from(header);
+  writeOctal(clamped, max, 136, 12);
+  writeChecksum(clamped);
+  return clamped;
+}
+
 /** Header plus padded data for a small entry we write ourselves (root-owned). */
 export function encodeEntry(entry: NewEntry): Buffer {
   const content = entry.type === 'file' ? (entry.content ?? Buffer.alloc(0)) : Buffer.alloc(0);
@@ -86,10 +109,7 @@ export function encodeEntry(entry: NewEntry): Buffer {
   header.write('ustar\u000000', 257, 8, 'ascii');
   header.write('root', 265, 32, 'ascii');
   header.write('root', 297, 32, 'ascii');
-  header.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+  writeChecksum(header);
   return Buffer.concat([header, content, Buffer.alloc(paddedSize(content.length) - content.length)]);
 }
 

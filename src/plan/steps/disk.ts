@@ -1,8 +1,10 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { measureImage, writeDiskBase, writeEsp } from '../../artifacts/disk.js';
 import { renderDiskGrubConfig } from '../../artifacts/disk-grub-config.js';
-import { checkFormatTools, platformCmdline, type DiskFormat } from '../../artifacts/formats/index.js';
+import { checkFormatTools, platformCmdline, resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/index.js';
+import { parseSize } from '../../spec/load.js';
+import { mediaName } from '../../outputs/media-name.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
 import { planDiskLayout, type PartitionSizes } from '../../disk/layout.js';
 import { copyRawDisk } from '../../artifacts/formats/sparse-copy.js';
@@ -42,6 +44,22 @@ function planVariants(env: BuildEnv, formats: DiskFormat[]): Variant[] {
     variants.set(cmdline, variant);
   }
   return [...variants.values()];
+}
+
+/** The disk options a spec asks for, with the command line's overrides: shared by `ros-build disk` and prune. */
+export function resolveDiskOptions(
+  env: BuildEnv,
+  flags: { image?: string; cloudConfigPath?: string; format?: string; size?: string; output?: string } = {},
+): DiskOptions & { image?: string } {
+  const name = flags.image ? mediaName(flags.image) : env.spec.disk.name;
+  return {
+    basePath: flags.output ? resolve(flags.output) : join(env.outputDir, name),
+    formats: resolveDiskFormats(flags.format ? [flags.format] : env.spec.disk.formats),
+    cloudConfigPath: flags.cloudConfigPath,
+    totalBytes: flags.size ? parseSize(flags.size, '--size') : env.spec.disk.sizeBytes,
+    sizes: env.spec.disk.partitions,
+    image: flags.image,
+  };
 }
 
 export function diskPath(options: DiskOptions, format: DiskFormat): string {
@@ -103,13 +121,15 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       const outputs: ArtifactOutput[] = [];
       try {
         await writeDiskBase(base, input);
-        for (const variant of variants) {
-          await copyRawDisk({ rawPath: base, outPath: variantRaw, epoch: env.epoch, logPath });
-          await writeEsp(variantRaw, input, variant.grubConfig);
+        for (const [index, variant] of variants.entries()) {
+          // Disks that differ only in their ESP share the rest; the last one takes the base itself instead of a copy.
+          const raw = index === variants.length - 1 ? base : variantRaw;
+          if (raw !== base) await copyRawDisk({ rawPath: base, outPath: raw, epoch: env.epoch, logPath });
+          await writeEsp(raw, input, variant.grubConfig);
           for (const format of variant.formats) {
             const path = diskPath(options, format);
             const started = Date.now();
-            await format.convert({ rawPath: variantRaw, outPath: path, epoch: env.epoch, logPath });
+            await format.convert({ rawPath: raw, outPath: path, epoch: env.epoch, logPath });
             const record = await recordOutput(env.cacheDir, path, key);
             outputs.push({ path, format: format.name, record });
             report({ kind: 'step-status', step: 'disk', text: `${format.name}: ${path} (${(record.size / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`, milestone: true });

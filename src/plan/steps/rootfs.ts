@@ -9,7 +9,7 @@ import { keyOf, outputOf, type Step } from '../step.js';
 import type { ImageOutput } from './base.js';
 
 /** Bump when the export filter changes what ends up in the rootfs. */
-const FILTER_VERSION = 1;
+const FILTER_VERSION = 2;
 
 function rootfsDir(env: BuildEnv, key: string): string {
   return join(env.cacheDir, 'rootfs', shortKey(key));

@@ -126,3 +126,27 @@ describe('rootfs rules', () => {
     expect(matchBootFile('boot/config-6.1.0-9-amd64')).toBeUndefined();
   });
 });
+
+describe('RootfsFilter and SOURCE_DATE_EPOCH', () => {
+  it('clamps mtimes newer than the epoch and leaves older headers byte-exact', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'ros-filter-'));
+    const root = join(work, 'in');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'new'), 'new');
+    writeFileSync(join(root, 'etc', 'old'), 'old');
+    execFileSync('touch', ['-d', '@2000000000', join(root, 'etc', 'new'), join(root, 'etc')]);
+    execFileSync('touch', ['-d', '@1600000000', join(root, 'etc', 'old')]);
+    const input = join(work, 'in.tar');
+    // ustar/GNU headers, as a container export has: the mtime is in the header itself.
+    execFileSync('tar', ['--format=gnu', '-C', root, '-cf', input, 'etc']);
+    const output = join(work, 'out.tar');
+    await pipeline(createReadStream(input), new RootfsFilter(1700000000), createWriteStream(output));
+    const listing = execFileSync('tar', ['--full-time', '--utc', '-tvf', output]).toString();
+    expect(listing).toMatch(/2023-11-14 22:13:20 etc\/\n/);
+    expect(listing).toMatch(/2023-11-14 22:13:20 etc\/new\n/);
+    expect(listing).toMatch(/2020-09-13 12:26:40 etc\/old\n/);
+    // A header that needs no clamping is passed through unchanged.
+    const old = readFileSync(input).indexOf('etc/old');
+    expect(readFileSync(output).subarray(old, old + 512)).toEqual(readFileSync(input).subarray(old, old + 512));
+  });
+});
