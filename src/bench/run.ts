@@ -13,7 +13,11 @@ import { parseDocument } from 'yaml';
 import { smokeBoot } from '../boot/smoke.js';
 import { connectEngine } from '../docker/engine.js';
 import { createBuildEnv } from '../plan/env.js';
-import { createIsoPlan } from '../plan/create.js';
+import { createDiskPlan, createIsoPlan } from '../plan/create.js';
+import { resolveDiskOptions } from '../plan/steps/disk.js';
+import { formatPhases } from '../boot/phases.js';
+import { DISK_FORMAT_NAMES } from '../artifacts/formats/index.js';
+import { execa } from 'execa';
 import { probePlan, runPlan, type StepTiming } from '../plan/runner.js';
 import { outputOf } from '../plan/step.js';
 import type { ArtifactOutput } from '../plan/steps/iso.js';
@@ -69,6 +73,23 @@ async function buildIso(specPath: string, overrides: SpecOverrides) {
     iso: outputOf<ArtifactOutput>(state, 'iso'),
     rootfs: outputOf<RootfsArtifacts>(state, 'rootfs'),
   };
+}
+
+async function buildDisk(specPath: string, overrides: SpecOverrides, format: string) {
+  const env = createBuildEnv(await connectEngine(), loadSpec(specPath, overrides));
+  const started = performance.now();
+  const { state, timings } = await runPlan(createDiskPlan(env, resolveDiskOptions(env, { format })), quiet);
+  for (const key of state.keys.values()) builtKeys.add(key);
+  return { seconds: (performance.now() - started) / 1000, step: timings.find((t) => t.step === 'disk')!, disks: outputOf<ArtifactOutput[]>(state, 'disk') };
+}
+
+/** `make iso` with nothing to do: the compile check, setup's checks and a fully cached plan, as a user runs it. */
+async function timeNoOpMake(specPath: string, overrides: SpecOverrides): Promise<number> {
+  const make = ['-s', '--no-print-directory', 'iso', `SPEC=${specPath}`, `REPO=${overrides.repository}`, `TAG=${overrides.tag}`, `FLAGS=--output-dir ${overrides.outputDir}`];
+  await execa('make', make, { cwd: repoRoot, env: { CI: '1' } });
+  const started = performance.now();
+  await execa('make', make, { cwd: repoRoot, env: { CI: '1' } });
+  return (performance.now() - started) / 1000;
 }
 
 const seconds = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(1)} s`);
@@ -146,6 +167,19 @@ async function measure(workspace: Workspace, overrides: SpecOverrides): Promise<
   console.log(`rebuild after one overlay file: ${seconds(touched.seconds)} (${rebuilt.join(', ')})`);
   console.log(`ISO: ${mib(touched.iso.record.size)}, squashfs ${mib(statSync(touched.rootfs.squashfsPath).size)} (dev compression)`);
 
+  console.log(`no-op make iso:                 ${seconds(await timeNoOpMake(workspace.specPath, overrides))}`);
+
+  // Disks from the cached rootfs: each format alone (the shared raw base included), then all at once, then again with nothing changed.
+  console.log(`\n${'disk format'.padEnd(18)}${'cold'.padStart(10)}${'size'.padStart(12)}`);
+  for (const format of DISK_FORMAT_NAMES) {
+    const run = await buildDisk(workspace.specPath, { ...overrides, outputDir: join(overrides.outputDir!, `disk-${format}`) }, format);
+    console.log(`${format.padEnd(18)}${seconds(run.step.seconds).padStart(10)}${mib(run.disks[0]!.record.size).padStart(12)}`);
+  }
+  const all = await buildDisk(workspace.specPath, overrides, DISK_FORMAT_NAMES.join(','));
+  const allWarm = await buildDisk(workspace.specPath, overrides, DISK_FORMAT_NAMES.join(','));
+  console.log(`all six formats: ${seconds(all.step.seconds)} cold, ${seconds(allWarm.seconds)} warm (whole plan, nothing changed)`);
+  const raw = all.disks.find((d) => d.format === 'raw')!;
+
   if (!args.has('--skip-release')) {
     const releaseChoices: CompressionSpec[] = [{ compression: 'xz' }, { compression: 'lz4' }];
     for (const compression of releaseChoices) {
@@ -157,11 +191,11 @@ async function measure(workspace: Workspace, overrides: SpecOverrides): Promise<
   }
 
   if (!args.has('--skip-boot')) {
-    for (const firmware of ['bios', 'uefi'] as const) {
-      const result = await smokeBoot({ artifact: touched.iso.path, firmware, timeoutSeconds: 600 });
-      console.log(
-        `boot ${firmware}: ${result.ok ? 'login prompt' : 'FAILED'} after ${seconds(result.seconds)} (${result.accelerator}; kernel ${seconds(result.markers.kernel)}, multi-user ${seconds(result.markers['multi-user'])})`,
-      );
+    for (const [name, artifact] of [['iso', touched.iso.path], ['raw disk', raw.path]] as const) {
+      for (const firmware of ['bios', 'uefi'] as const) {
+        const result = await smokeBoot({ artifact, firmware, snapshot: true, timeoutSeconds: 600 });
+        console.log(`boot ${name} ${firmware}: ${result.ok ? 'login prompt' : 'FAILED'} after ${seconds(result.seconds)} (${result.accelerator}; ${formatPhases(result.phases)})`);
+      }
     }
   }
 }

@@ -1,0 +1,172 @@
+import { execa } from 'execa';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, repoRoot, runCli, testImage } from '../helpers/cli.js';
+
+const GiB = 2 ** 30;
+const epoch = '1700000000';
+const formats = 'raw,qcow2,vhd,vmdk,gce,ami';
+const flagsFor = (outputDir: string) => ['--repo', testImage.repo, '--tag', testImage.tag, '--output-dir', outputDir];
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+const outputDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  outputDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of outputDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Byte offset of a partition, from sgdisk's own listing of the disk. */
+async function partitionOffset(disk: string, name: string): Promise<number> {
+  const { stdout } = await execa('sgdisk', ['-p', disk]);
+  const line = stdout.split('\n').find((l) => l.trim().endsWith(` ${name}`));
+  if (!line) throw new Error(`no partition ${name} in:\n${stdout}`);
+  return Number(line.trim().split(/\s+/)[1]) * 512;
+}
+
+async function debugfs(disk: string, name: string, request: string): Promise<string> {
+  const { stdout } = await execa('debugfs', ['-R', request, `${disk}?offset=${await partitionOffset(disk, name)}`], { stderr: 'ignore' });
+  return stdout;
+}
+
+describe('ros-build disk: two builds from one image, each exporting it afresh', () => {
+  const first = tempDir('ros-disk-a-');
+  const second = tempDir('ros-disk-b-');
+  const cloudConfig = join(tempDir('ros-disk-cc-'), 'cloud-config.yaml');
+  let built: Awaited<ReturnType<typeof runCli>>;
+  let paths: Record<string, string> = {};
+
+  beforeAll(async () => {
+    writeFileSync(cloudConfig, '#cloud-config\nhostname: disk-it\n');
+    for (const dir of [first, second]) {
+      const env = { SOURCE_DATE_EPOCH: epoch };
+      built = await runCli(['disk', '--format', formats, '--cloud-config', cloudConfig, ...flagsFor(dir)], { env });
+      expect(built.stderr).not.toMatch(/error:/);
+      expect(built.exitCode).toBe(0);
+      const iso = await runCli(['iso', ...flagsFor(dir)], { env });
+      expect(iso.exitCode).toBe(0);
+    }
+    paths = Object.fromEntries(built.stdout.trim().split('\n').map((path) => [path.slice(second.length + 1).replace(/^[^.]+\./, ''), path]));
+  });
+
+  it('writes every format, listed in the manifest with its format', () => {
+    expect(Object.keys(paths).sort()).toEqual(['ami.raw', 'gce.tar.gz', 'qcow2', 'raw', 'vhd', 'vmdk']);
+    const manifest = JSON.parse(readFileSync(join(second, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts.map((a: { format: string }) => a.format).sort()).toEqual(['ami', 'gce', 'iso', 'qcow2', 'raw', 'vhd', 'vmdk']);
+    for (const artifact of manifest.artifacts) expect(artifact.sha256).toBe(sha256(join(second, artifact.path)));
+  });
+
+  it('gives byte-identical files, ISO included', () => {
+    for (const file of readdirSync(second).filter((f) => /\.(iso|raw|qcow2|vhd|vmdk|tar\.gz)$/.test(f))) {
+      expect(sha256(join(first, file)), file).toBe(sha256(join(second, file)));
+    }
+  });
+
+  it('is a GPT disk of a whole GiB with the six partitions, each named as its filesystem label', async () => {
+    const raw = paths.raw!;
+    expect(statSync(raw).size % GiB).toBe(0);
+    const { stdout } = await execa('sgdisk', ['-v', '-p', raw]);
+    expect(stdout).toContain('No problems found');
+    for (const name of ['BIOS', 'COS_GRUB', 'COS_OEM', 'COS_RECOVERY', 'COS_STATE', 'COS_PERSISTENT']) expect(stdout).toMatch(new RegExp(`\\s${name}\\n|\\s${name}$`));
+    for (const name of ['COS_OEM', 'COS_RECOVERY', 'COS_STATE', 'COS_PERSISTENT']) {
+      expect(await debugfs(raw, name, 'stats'), name).toContain(`Filesystem volume name:   ${name}`);
+    }
+  });
+
+  it('holds active and passive on COS_STATE, recovery on COS_RECOVERY, the config and grubenv on COS_OEM', async () => {
+    const raw = paths.raw!;
+    for (const slot of ['active', 'passive']) expect(await debugfs(raw, 'COS_STATE', `ls /cOS/${slot}`)).toMatch(/rootfs\.squashfs.*vmlinuz.*initrd|initrd.*rootfs\.squashfs/s);
+    expect(await debugfs(raw, 'COS_RECOVERY', 'ls /cOS/recovery')).toContain('rootfs.squashfs');
+    const config = await debugfs(raw, 'COS_OEM', 'stat /cloud-config.yaml');
+    expect(config).toMatch(/Mode:\s+0600/);
+    expect(config).toMatch(/User:\s+0\s+Group:\s+0/);
+    expect(await debugfs(raw, 'COS_OEM', 'cat /cloud-config.yaml')).toContain('hostname: disk-it');
+    expect(await debugfs(raw, 'COS_OEM', 'cat /grubenv')).toMatch(/^# GRUB Environment Block\n#+$/);
+    const esp = `${raw}@@${await partitionOffset(raw, 'COS_GRUB')}`;
+    const { stdout: loader } = await execa('mdir', ['-i', esp, '::/EFI/BOOT'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(loader).toContain('BOOTX64');
+    const { stdout: grub } = await execa('mtype', ['-i', esp, '::/grub/grub.cfg'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(grub).toContain('root=ros:LABEL=COS_STATE ros.image=active');
+    expect(grub).toContain('set fallback="passive recovery"');
+  });
+
+  it('makes images qemu-img reads and checks, a fixed VHD a whole MiB with its footer, and a GCE tarball of disk.raw alone', async () => {
+    for (const [name, format] of [['qcow2', 'qcow2'], ['vmdk', 'vmdk'], ['vhd', 'vpc'], ['raw', 'raw']] as const) {
+      const { stdout } = await execa('qemu-img', ['info', '--output=json', '-f', format, paths[name]!]);
+      expect(JSON.parse(stdout)['virtual-size'], name).toBe(statSync(paths.raw!).size);
+      if (name === 'qcow2' || name === 'vmdk') await execa('qemu-img', ['check', '-f', format, paths[name]!]);
+    }
+    const vhd = readFileSync(paths.vhd!);
+    expect(vhd.length % 2 ** 20).toBe(512);
+    expect(vhd.subarray(vhd.length - 512, vhd.length - 504).toString('ascii')).toBe('conectix');
+    const { stdout } = await execa('tar', ['-tvzf', paths['gce.tar.gz']!]);
+    const entries = stdout.trim().split('\n');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatch(/ disk\.raw$/);
+    expect(Number(entries[0]!.split(/\s+/)[2]) % GiB).toBe(0);
+  });
+});
+
+describe('ros-build disk: cache, bad input and interruption', () => {
+  it('rebuilds nothing when nothing changed, and only the overlays, rootfs and disk after an overlay edit', async () => {
+    const dir = tempDir('ros-disk-cache-');
+    const spec = parseDocument(readFileSync(join(repoRoot, 'os.yaml'), 'utf8')).toJS();
+    for (const profile of Object.values(spec.profiles) as Array<{ layers: Array<{ context: string }> }>) {
+      for (const layer of profile.layers) layer.context = join(repoRoot, layer.context);
+    }
+    cpSync(join(repoRoot, 'overlays', 'rootfs'), join(dir, 'overlay'), { recursive: true });
+    spec.overlays = [join(dir, 'overlay')];
+    writeFileSync(join(dir, 'os.yaml'), JSON.stringify(spec));
+    const run = () => runCli(['disk', '--spec', join(dir, 'os.yaml'), '--format', 'raw', ...flagsFor(join(dir, 'out'))]);
+    expect((await run()).exitCode).toBe(0);
+    const again = await run();
+    expect(again.stderr).toMatch(/disk: cached/);
+    expect(again.stderr).not.toMatch(/: built in/);
+    writeFileSync(join(dir, 'overlay', 'etc', 'motd'), 'edited\n');
+    const edited = await run();
+    expect(edited.exitCode).toBe(0);
+    for (const step of ['layer base', 'layer framework', 'layer os']) expect(edited.stderr).toMatch(new RegExp(`${step}: cached`));
+    for (const step of ['layer overlays', 'rootfs', 'disk']) expect(edited.stderr).toMatch(new RegExp(`${step}: built`));
+  }, 900_000);
+
+  it('refuses a size too small for the layout, naming the minimum, and an unknown format, naming the known ones', async () => {
+    const dir = tempDir('ros-disk-bad-');
+    const small = await runCli(['disk', '--format', 'raw', '--size', '1GiB', ...flagsFor(dir)]);
+    expect(small.exitCode).toBe(2);
+    expect(small.stderr).toMatch(/too small: this layout needs at least \dGiB/);
+    const unknown = await runCli(['disk', '--format', 'qcow3', ...flagsFor(dir)]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown disk format "qcow3"/);
+    expect(unknown.stderr).toMatch(/raw, qcow2, vhd, vmdk, gce, ami/);
+    expect(readdirSync(dir).filter((f) => /\.(raw|qcow2)$|partial/.test(f))).toEqual([]);
+  }, 900_000);
+
+  it('Ctrl-C while the disk is written: exit 130, no file at any output path, and the next run succeeds', async () => {
+    const dir = tempDir('ros-disk-interrupt-');
+    const child = execa('node', [cliPath, 'disk', '--format', 'raw,qcow2', ...flagsFor(dir)], { cwd: repoRoot, env: { CI: '1' }, reject: false, all: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the disk step never started')), 900_000);
+      child.all?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('disk: started')) {
+          clearTimeout(timer);
+          setTimeout(resolve, 2000);
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    const left = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+    expect(left.filter((f) => /\.(raw|qcow2)$|\.partial-/.test(f))).toEqual([]);
+    const rerun = await runCli(['disk', '--format', 'raw,qcow2', ...flagsFor(dir)]);
+    expect(rerun.exitCode).toBe(0);
+    for (const path of rerun.stdout.trim().split('\n')) expect(existsSync(path)).toBe(true);
+  }, 900_000);
+});
