@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,15 +14,29 @@ const GiB = 2 ** 30;
 
 /*
  * The installed system, looked at from inside: one disk built with a
- * cloud-config carrying a fresh SSH key, enlarged before its first boot, and
- * booted in one qemu session that reboots it several times (each TCG boot
- * costs a minute). Until the node's own configuration lands, the image gives
- * the keys to root.
+ * cloud-config carrying a fresh SSH key; its raw form, enlarged before its
+ * first boot, booted in one qemu session that reboots it several times (each
+ * TCG boot costs a minute), then each format booted once. Until the node's
+ * own configuration lands, the image gives the keys to root.
  */
+const work = mkdtempSync(join(tmpdir(), 'ros-disk-'));
+const key = join(work, 'id_ed25519');
+/** The disk in each bootable format, built once with a cloud-config carrying a fresh SSH key. */
+const disks: Record<string, string> = {};
+
+beforeAll(async () => {
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ros-build disk e2e', '-f', key]);
+  const cloudConfig = join(work, 'cloud-config.yaml');
+  writeFileSync(cloudConfig, `#cloud-config\nhostname: ${hostname}\nssh_authorized_keys:\n  - ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
+  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw,qcow2,vhd,vmdk', '--output', join(work, 'disk'), ...specFlags()]);
+  expect(built.stderr).not.toMatch(/error:/);
+  expect(built.exitCode).toBe(0);
+  for (const path of built.stdout.trim().split('\n')) disks[path.replace(/^.*\.(\w+)$/, '$1')] = path;
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
 describe('an installed disk, booted and looked at over SSH', () => {
-  const work = mkdtempSync(join(tmpdir(), 'ros-disk-'));
-  const key = join(work, 'id_ed25519');
-  const disks: Record<string, string> = {};
   let guest: Guest;
   const sh = async (command: string) => {
     const result = await guest.run(command);
@@ -30,14 +44,6 @@ describe('an installed disk, booted and looked at over SSH', () => {
   };
 
   beforeAll(async () => {
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ros-build disk e2e', '-f', key]);
-    const cloudConfig = join(work, 'cloud-config.yaml');
-    writeFileSync(cloudConfig, `#cloud-config\nhostname: ${hostname}\nssh_authorized_keys:\n  - ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
-    const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw,qcow2,vhd,vmdk', '--output', join(work, 'disk'), ...specFlags()]);
-    expect(built.stderr).not.toMatch(/error:/);
-    expect(built.exitCode).toBe(0);
-    for (const path of built.stdout.trim().split('\n')) disks[path.replace(/^.*\.(\w+)$/, '$1')] = path;
-
     // A copy, enlarged as a cloud or a bigger disk would be, so the artifact itself stays as built.
     const machine = join(work, 'machine.raw');
     copyFileSync(disks.raw!, machine);
@@ -102,15 +108,6 @@ describe('an installed disk, booted and looked at over SSH', () => {
 });
 
 describe('every bootable disk format reaches a login prompt', () => {
-  const paths: Record<string, string> = {};
-
-  beforeAll(async () => {
-    const built = await runCli(['disk', '--format', 'raw,qcow2,vhd,vmdk', ...specFlags()]);
-    expect(built.stderr).not.toMatch(/error:/);
-    expect(built.exitCode).toBe(0);
-    for (const path of built.stdout.trim().split('\n')) paths[path.replace(/^.*\.(\w+)$/, '$1')] = path;
-  });
-
   const boot = async (artifact: string, firmware: 'bios' | 'uefi') => {
     const log = join(mkdtempSync(join(tmpdir(), 'ros-disk-boot-')), 'serial.log');
     const result = await runCli(['boot', artifact, '--firmware', firmware, '--snapshot', '--timeout', String(bootTimeoutSeconds), '--log', log]);
@@ -119,7 +116,7 @@ describe('every bootable disk format reaches a login prompt', () => {
 
   for (const [format, firmware] of [['raw', 'uefi'], ['qcow2', 'bios'], ['vhd', 'bios'], ['vmdk', 'bios']] as const) {
     it(`${format} under ${firmware === 'uefi' ? 'OVMF' : 'SeaBIOS'}`, async () => {
-      const result = await boot(paths[format]!, firmware);
+      const result = await boot(disks[format]!, firmware);
       expect(result.stderr).not.toMatch(/error:/);
       expect(result.exitCode).toBe(0);
       expect(result.serial).toContain('ros: booted the active image from LABEL=COS_STATE');
