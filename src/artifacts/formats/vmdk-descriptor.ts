@@ -4,7 +4,8 @@
  * where it is, as a sector offset and a sector count; the text is padded with
  * NULs to fill them.
  *
- * qemu-img writes a random content id (`CID=xxxxxxxx`, 8 hex digits) into
+ * qemu-img writes a random content id (`CID=xxxxxxxx`, up to 8 hex digits: it
+ * prints it without leading zeros) into
  * it, and the only other thing that varies is the extent's file name. The CID
  * is replaced by one derived from the disk's content, with the same number of
  * characters, so nothing else in the file moves and no offset changes (the
@@ -46,18 +47,21 @@ export function formatCid(cid: number): string {
 }
 
 /**
- * A copy of the descriptor region with `CID=` set to `cid`. Refuses a
- * descriptor without exactly one 8-digit CID line, so a change in what
- * qemu-img writes fails the build rather than being patched blindly.
+ * A copy of the descriptor region with `CID=` set to `cid`, written in as
+ * many digits as the one there (its low bits, zero-padded), so the text keeps
+ * its length. Refuses a descriptor without exactly one CID line of 1 to 8 hex
+ * digits, so a change in what qemu-img writes fails the build rather than
+ * being patched blindly.
  */
 export function setVmdkDescriptorCid(region: Buffer, cid: number): Buffer {
   const text = descriptorText(region);
   const lines = [...text.matchAll(/^CID=([0-9a-fA-F]*)$/gm)];
-  if (lines.length !== 1 || lines[0]![1]!.length !== 8) {
-    throw new Error(`expected one "CID=" line of 8 hex digits in the VMDK descriptor, found ${lines.map((m) => JSON.stringify(m[0])).join(', ') || 'none'}`);
+  const width = lines[0]?.[1]?.length ?? 0;
+  if (lines.length !== 1 || width < 1 || width > 8) {
+    throw new Error(`expected one "CID=" line of 1 to 8 hex digits in the VMDK descriptor, found ${lines.map((m) => JSON.stringify(m[0])).join(', ') || 'none'}`);
   }
   const valueOffset = lines[0]!.index! + 'CID='.length;
   const patched = Buffer.from(region);
-  patched.write(formatCid(cid), valueOffset, 8, 'latin1');
+  patched.write(formatCid(cid).slice(8 - width), valueOffset, width, 'latin1');
   return patched;
 }
