@@ -28,6 +28,8 @@ export async function ensureBaseImage(
   docker: Docker,
   base: { image: string; bootstrap?: BootstrapSpec },
   logPath: string,
+  /** An http_proxy for mmdebstrap's downloads (the package cache); only the environment, never the image, sees it. */
+  httpProxy?: string,
 ): Promise<{ id: string; origin: BaseOrigin }> {
   const present = await findImage(docker, base.image);
   if (present) return { id: present, origin: 'present' };
@@ -42,7 +44,7 @@ export async function ensureBaseImage(
       `load it first (docker load / docker pull on a connected machine), or add base.bootstrap to the profile in os.yaml`,
     );
   }
-  await bootstrapImage(docker, base.image, base.bootstrap, logPath);
+  await bootstrapImage(docker, base.image, base.bootstrap, logPath, httpProxy);
   const created = await findImage(docker, base.image);
   if (!created) throw new StepError('base', `bootstrap finished but the engine has no ${base.image}`, logPath);
   return { id: created, origin: 'bootstrapped' };
@@ -63,11 +65,11 @@ async function tryPull(docker: Docker, ref: string, timeoutMs = 60_000): Promise
   }
 }
 
-async function bootstrapImage(docker: Docker, ref: string, spec: BootstrapSpec, logPath: string): Promise<void> {
+async function bootstrapImage(docker: Docker, ref: string, spec: BootstrapSpec, logPath: string, httpProxy?: string): Promise<void> {
   const args = buildMmdebstrapArgs(spec);
   const log = createWriteStream(logPath, { flags: 'a' });
   log.write(`$ mmdebstrap ${args.join(' ')} | docker import - ${ref}\n`);
-  const child = execa('mmdebstrap', args, { stdout: 'pipe', stderr: 'pipe', reject: false, buffer: { stdout: false } });
+  const child = execa('mmdebstrap', args, { stdout: 'pipe', stderr: 'pipe', reject: false, buffer: { stdout: false }, env: httpProxy ? { http_proxy: httpProxy } : {} });
   child.stderr?.pipe(log, { end: false });
   const { repo, tag } = splitRef(ref);
   // A truncated tar still imports: on failure or Ctrl-C the half image must not stay to be taken for the base next time.

@@ -1,6 +1,7 @@
 import { ensureBaseImage } from '../../docker/bootstrap.js';
 import { findImage } from '../../docker/engine.js';
 import { logPathFor, type BuildEnv } from '../env.js';
+import { packageProxyFor } from '../package-proxy.js';
 import type { Step } from '../step.js';
 
 export interface ImageOutput {
@@ -22,7 +23,7 @@ export function createBaseStep(env: BuildEnv): Step {
       return { cached: false, summary: `${base.image}: not present; pull, ${fallback}` };
     },
     async run() {
-      const { id, origin } = await ensureBaseImage(env.docker, base, logPathFor(env, 'base'));
+      const { id, origin } = await ensureBaseImage(env.docker, base, logPathFor(env, 'base'), (await packageProxyFor(env))?.url);
       return { output: { ref: base.image, id } satisfies ImageOutput, key: id, detail: `${base.image} ${origin}` };
     },
   };

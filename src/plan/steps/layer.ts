@@ -6,6 +6,7 @@ import { findImage } from '../../docker/engine.js';
 import type { ResolvedLayer } from '../../spec/types.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey, shortKey } from '../keys.js';
+import { packageProxyFor } from '../package-proxy.js';
 import { keyOf, outputOf, type Step } from '../step.js';
 import type { ImageOutput } from './base.js';
 
@@ -70,6 +71,8 @@ export function createLayerStep(env: BuildEnv, layer: ResolvedLayer, parent: str
         const id = await findImage(env.docker, ref);
         if (id) return { output: { ref, id } satisfies ImageOutput, detail: ref };
       }
+      // Docker's predefined http_proxy argument: not part of the image, its history or our key.
+      const proxy = await packageProxyFor(env);
       const id = await buildLayer(
         env.docker,
         {
@@ -77,7 +80,7 @@ export function createLayerStep(env: BuildEnv, layer: ResolvedLayer, parent: str
           contextDir: layer.contextDir,
           files: tree.files,
           dockerfile: layer.dockerfile,
-          buildArgs: args,
+          buildArgs: proxy ? { ...args, http_proxy: proxy.url } : args,
           labels: { 'io.ros-build.key': key, 'io.ros-build.layer': layer.name },
           tag: ref,
           logPath: logPathFor(env, name),
