@@ -23,7 +23,7 @@ import { computePhases, type Phase } from './phases.js';
 import { buildQemuArgs, type Accelerator, type ArtifactKind, type DiskBus, type DiskFormat, type DriveOptions, type Firmware } from './qemu-args.js';
 import { QemuProcess, type BootEvent, type ExitStatus } from './qemu-process.js';
 import type { MarkerName, Markers } from './serial-watch.js';
-import { assertUsableKey, DEFAULT_SSH_USER, runSsh, SSH_FAILED, waitForSsh, type CommandResult, type RunOptions, type SshTarget } from './ssh.js';
+import { assertUsableKey, closeSharedConnection, DEFAULT_SSH_USER, runSsh, SSH_FAILED, waitForSsh, type CommandResult, type RunOptions, type SshTarget } from './ssh.js';
 import { addSystemdTimes, parseSystemdStartup, type SystemdTimes } from './systemd-times.js';
 import { findFreePort, gatewayAddress, type GuestForward, type HostForward } from './user-net.js';
 
@@ -176,7 +176,9 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
 
   const scratch = await mkdtemp(join(tmpdir(), 'ros-build-boot-'));
   let qemu: QemuProcess | undefined;
+  let target: SshTarget | undefined;
   const release = async (interrupted: boolean) => {
+    if (target) await closeSharedConnection(target, options.ssh?.binary);
     await qemu?.stop({ interrupted });
     await rm(scratch, { recursive: true, force: true });
   };
@@ -210,8 +212,8 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
       drives: options.drives,
     });
     qemu = await QemuProcess.start({ binary, args, logPath, onEvent });
-    const target = options.ssh && sshPort !== undefined
-      ? { host: '127.0.0.1', port: sshPort, user: options.ssh.user ?? DEFAULT_SSH_USER, keyFile: options.ssh.keyFile }
+    target = options.ssh && sshPort !== undefined
+      ? { host: '127.0.0.1', port: sshPort, user: options.ssh.user ?? DEFAULT_SSH_USER, keyFile: options.ssh.keyFile, controlPath: join(scratch, 'ssh') }
       : undefined;
     return new RunningGuest(qemu, {
       medium,
@@ -345,6 +347,7 @@ class RunningGuest implements Guest {
     this.qemu.watchNextBoot();
     this.sshReady = false;
     const asked = await runSsh(target, command, { timeoutSeconds: 60, binary: this.settings.sshBinary });
+    await closeSharedConnection(target, this.settings.sshBinary);
     // The connection may drop as sshd stops (255); any other failure means the guest refused.
     if (asked.exitCode !== 0 && asked.exitCode !== SSH_FAILED) {
       throw new Error(`"${command}" failed in the guest with exit code ${asked.exitCode}: ${asked.stderr.trim() || asked.stdout.trim()}`);

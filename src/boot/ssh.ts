@@ -18,6 +18,12 @@ export interface SshTarget {
   user: string;
   /** Private key file; ssh refuses one that others can read. */
   keyFile: string;
+  /**
+   * Share one connection between commands (OpenSSH multiplexing) through a
+   * socket at this path (keep it short: a socket path holds about 100 bytes).
+   * Under TCG each new connection costs over a second of key exchange.
+   */
+  controlPath?: string;
 }
 
 export interface CommandResult {
@@ -55,9 +61,30 @@ export function buildSshArgs(target: SshTarget, command: string, connectTimeoutS
     // A guest that hangs or powers off mid-command must not hang the caller.
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=6',
+    // The first command opens the shared connection; it outlives a killed caller by a minute at most.
+    ...(target.controlPath ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${escapeControlPath(target.controlPath)}`, '-o', 'ControlPersist=60'] : []),
     `${target.user}@${target.host}`,
     command,
   ];
+}
+
+/** ssh expands %-tokens in ControlPath. */
+function escapeControlPath(path: string): string {
+  return path.replaceAll('%', '%%');
+}
+
+/**
+ * Close the shared connection, if there is one: after a reboot it would be a
+ * dead TCP connection that qemu still holds open, and commands sent through
+ * it would wait for the keep-alive timeout.
+ */
+export async function closeSharedConnection(target: SshTarget, binary = SSH_BINARY): Promise<void> {
+  if (!target.controlPath) return;
+  await execa(binary, ['-F', 'none', '-o', `ControlPath=${escapeControlPath(target.controlPath)}`, '-O', 'exit', `${target.user}@${target.host}`], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 10_000,
+  });
 }
 
 /** Run one command in the guest; never throws for the command's or the connection's failure. */

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 
-/** qemu's own default; the guest gets .15, the host is reachable at .2. */
+/** qemu's own default; the guest gets 10.0.2.15 by DHCP, the host is reachable at 10.0.2.2. */
 export const DEFAULT_USER_NETWORK = '10.0.2.0/24';
 
 export interface HostForward {
@@ -66,9 +66,14 @@ export function networkContains(cidr: string, address: string): boolean {
   return value - (value % size) === network.address;
 }
 
-/** Where the guest reaches the host (qemu's gateway): the network's .2. */
+/** qemu's historic gateway, 10.0.2.2: in another network it keeps the host bits that fit (169.254.0.0/16 -> 169.254.2.2). */
+const HISTORIC_GATEWAY = 0x0a000202;
+
+/** Where the guest reaches the host (qemu's gateway; connections to it go to the host's loopback). */
 export function gatewayAddress(cidr = DEFAULT_USER_NETWORK): string {
-  return formatIpv4(parseNetwork(cidr).address + 2);
+  const network = parseNetwork(cidr);
+  const hostBits = 2 ** (32 - network.prefix);
+  return formatIpv4(network.address + (HISTORIC_GATEWAY % hostBits));
 }
 
 /**

@@ -147,7 +147,7 @@ describe('startGuest', () => {
       network: { cidr: '169.254.0.0/16', guestForwards: [{ guestAddress: '169.254.169.254', guestPort: 80, command: ['cat'] }] },
     });
     await session.waitForLogin();
-    expect(session.hostAddress).toBe('169.254.0.2');
+    expect(session.hostAddress).toBe('169.254.2.2');
     const qemuArgv = (await readFile(join(dir, 'qemu-argv'), 'utf8')).split('\n');
     expect(qemuArgv).toContain(`file=${artifact},if=none,id=boot0,format=qcow2,snapshot=on`);
     expect(qemuArgv).toContain(`file=${join(dir, 'seed.iso')},if=none,id=drive1,format=raw,media=cdrom,readonly=on`);

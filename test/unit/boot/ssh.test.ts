@@ -27,6 +27,19 @@ describe('buildSshArgs', () => {
   });
 });
 
+describe('buildSshArgs with a shared connection', () => {
+  it('multiplexes commands over one connection that outlives a killed caller by a minute at most', () => {
+    const args = buildSshArgs({ ...target, controlPath: '/tmp/ros-build-boot-x/ssh%1' }, 'true');
+    expect(args.slice(-8)).toEqual([
+      '-o', 'ControlMaster=auto',
+      '-o', 'ControlPath=/tmp/ros-build-boot-x/ssh%%1',
+      '-o', 'ControlPersist=60',
+      'root@127.0.0.1',
+      'true',
+    ]);
+  });
+});
+
 /*
  * Against a stand-in for ssh: a script that answers from a counter file, so
  * the retry loop meets a guest whose sshd is not up yet, then is.

@@ -28,10 +28,12 @@ describe('buildUserNetdev', () => {
 });
 
 describe('addresses', () => {
-  it('puts the host at the network\'s .2', () => {
+  it('puts the host where qemu does: the host bits of 10.0.2.2 in the given network', () => {
     expect(gatewayAddress()).toBe('10.0.2.2');
-    expect(gatewayAddress('169.254.0.0/16')).toBe('169.254.0.2');
+    // Seen in a guest on 169.254.0.0/16: "default via 169.254.2.2", its own address 169.254.2.15.
+    expect(gatewayAddress('169.254.0.0/16')).toBe('169.254.2.2');
     expect(gatewayAddress('192.168.76.0/24')).toBe('192.168.76.2');
+    expect(gatewayAddress('172.16.0.0/12')).toBe('172.16.2.2');
   });
 
   it('knows which addresses a network holds', () => {
