@@ -99,9 +99,10 @@ export function buildQemuArgs(options: QemuOptions): string[] {
 /*
  * KVM: "max" is the host's CPU with everything KVM can pass through. TCG:
  * qemu's default model (qemu64, x86-64 baseline, enough for Debian 12),
- * because TCG emulates max's extra features slowly; measured here the same
- * boot took 75 s with max and 62 s without. A distribution that needs
- * x86-64-v2 or later under TCG asks for a model (--cpu).
+ * because TCG emulates max's extra features slowly: on the 2-core build
+ * machine the live ISO reached its login prompt in 48.8 s instead of 56.8 s
+ * (best of three each), the kernel phase alone 4.4 s instead of 7.0 s. A
+ * distribution that needs x86-64-v2 or later under TCG asks for a model (--cpu).
  */
 export function defaultCpuModel(accel: readonly Accelerator[]): string | undefined {
   return accel[0] === 'kvm' ? 'max' : undefined;
