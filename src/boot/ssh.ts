@@ -4,7 +4,7 @@
  * made on its first boot: they are neither checked nor remembered.
  */
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { UserError } from '../errors.js';
 
@@ -159,6 +159,10 @@ export async function assertUsableKey(keyFile: string): Promise<void> {
     await access(keyFile, constants.R_OK);
   } catch {
     throw new UserError(`SSH key not readable: ${keyFile}`, 'pass the private key whose public half is in the cloud-config (ssh-keygen -t ed25519 -N "" -f KEY)');
+  }
+  const head = (await readFile(keyFile, 'utf8').catch(() => '')).slice(0, 64);
+  if (/^(?:ssh-|ecdsa-|sk-)/.test(head)) {
+    throw new UserError(`${keyFile} is a public key; ssh needs the private one`, `pass ${keyFile.replace(/\.pub$/, '')} (the file without .pub)`);
   }
   const { mode } = await stat(keyFile);
   // OpenSSH ignores a private key that group or others can read ("UNPROTECTED PRIVATE KEY FILE").

@@ -4,7 +4,7 @@ import { formatCheck, runChecks, type CheckResult } from '../boot/checks.js';
 import { BootError, startGuest, type BootResult, type Guest } from '../boot/guest.js';
 import { formatPhases } from '../boot/phases.js';
 import { DISK_BUSES, DISK_FORMATS, type DiskBus, type DiskFormat } from '../boot/qemu-args.js';
-import { DEFAULT_SSH_USER } from '../boot/ssh.js';
+import { assertUsableKey, DEFAULT_SSH_USER } from '../boot/ssh.js';
 import { UserError } from '../errors.js';
 import { createReporter, type Reporter } from '../progress/reporter.js';
 
@@ -54,6 +54,8 @@ export function registerBootCommand(program: Command): void {
       if (flags.check.length > 0 && !flags.sshKey) {
         throw new UserError('--check runs commands over SSH and needs a key', 'add --ssh-key FILE (its public key in the cloud-config given to `ros-build iso --cloud-config`)');
       }
+      // Before anything is started or printed: a wrong key is the user's to fix, not a failed boot.
+      if (flags.sshKey) await assertUsableKey(resolve(flags.sshKey));
       const report = createReporter();
       const step = `boot ${flags.firmware}${flags.asDisk ? ' (as disk)' : ''}`;
       report({ kind: 'step-start', step });

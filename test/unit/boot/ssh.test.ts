@@ -112,5 +112,7 @@ echo 'kex_exchange_identification: read: Connection reset by peer' >&2; exit 255
     await chmod(key, 0o600);
     await expect(assertUsableKey(key)).resolves.toBeUndefined();
     await expect(assertUsableKey(join(dir, 'missing'))).rejects.toThrow(/not readable/);
+    await writeFile(`${key}.pub`, 'ssh-ed25519 AAAAC3Nza… e2e');
+    await expect(assertUsableKey(`${key}.pub`)).rejects.toThrow(/is a public key; ssh needs the private one/);
   });
 });
