@@ -13,7 +13,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 
 export interface PackageProxy {
   /** http://address:port, for http_proxy. */
@@ -94,7 +94,8 @@ async function serve(request: IncomingMessage, response: ServerResponse, cacheDi
     await pipeline(upstream, response);
     return;
   }
-  // Tee into the cache under a private name, renamed only when the whole file arrived.
+  // Tee into the cache under a private name, renamed when the whole file arrived and
+  // before the client hears the end, so its next request for the file is a hit.
   await mkdir(dirname(cached), { recursive: true });
   const partial = `${cached}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const file = createWriteStream(partial);
@@ -102,13 +103,15 @@ async function serve(request: IncomingMessage, response: ServerResponse, cacheDi
   upstream.on('data', (chunk: Buffer) => {
     received += chunk.length;
     file.write(chunk);
+    response.write(chunk);
   });
   try {
-    await pipeline(upstream, response);
+    await finished(upstream);
     await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
     const expected = Number(upstream.headers['content-length'] ?? received);
     if (received !== expected) throw new Error(`${url}: ${received} of ${expected} bytes`);
     await rename(partial, cached);
+    response.end();
   } catch (error) {
     file.destroy();
     await rm(partial, { force: true });
