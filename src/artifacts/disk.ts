@@ -36,6 +36,21 @@ const ESP_PREFIX = '/grub';
 /** The slot directories on COS_STATE and COS_RECOVERY. */
 const IMAGE_FILES = { squashfsPath: 'rootfs.squashfs', kernelPath: 'vmlinuz', initrdPath: 'initrd' } as const;
 
+/** What writing the disk itself runs (before any format's conversion), with the Debian package of each. */
+export const DISK_BUILDER = {
+  name: 'installed-system',
+  tools: [
+    { command: 'sgdisk', package: 'gdisk' },
+    { command: 'mkfs.ext4', package: 'e2fsprogs' },
+    { command: 'debugfs', package: 'e2fsprogs' },
+    { command: 'mkfs.vfat', package: 'dosfstools' },
+    { command: 'mmd', package: 'mtools' },
+    { command: 'mcopy', package: 'mtools' },
+    { command: 'grub-mkimage', package: 'grub-common' },
+    { command: 'grub-editenv', package: 'grub-common' },
+  ],
+} as const;
+
 export interface DiskInput {
   rootfs: RootfsArtifacts;
   layout: DiskLayout;

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { createReporter } from '../progress/reporter.js';
 import { createBuildPlan, createDiskPlan, createIsoPlan } from '../plan/create.js';
 import { resolveDiskOptions } from '../plan/steps/disk.js';
+import { checkFormatTools } from '../artifacts/formats/index.js';
+import { DISK_BUILDER } from '../artifacts/disk.js';
 import { mediaName } from '../outputs/media-name.js';
 import { runPlan } from '../plan/runner.js';
 import { outputOf } from '../plan/step.js';
@@ -63,7 +65,10 @@ export function registerBuildCommands(program: Command): void {
   ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const env = await prepareEnv(flags);
-    const { state } = await runPlan(createDiskPlan(env, resolveDiskOptions(env, { ...flags, cloudConfigPath })), createReporter());
+    const options = resolveDiskOptions(env, { ...flags, cloudConfigPath });
+    // Every tool the disk and its formats need, before anything is built.
+    await checkFormatTools([DISK_BUILDER, ...options.formats]);
+    const { state } = await runPlan(createDiskPlan(env, options), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const disks = outputOf<ArtifactOutput[]>(state, 'disk');
     const revision = await findSourceRevision(dirname(env.spec.specPath));

@@ -109,7 +109,7 @@ function listWords(words: readonly string[]): string {
  * run. One UserError names each missing command, what needs it and the
  * Debian package that provides it.
  */
-export async function checkFormatTools(formats: readonly DiskFormat[], searchPath = process.env.PATH ?? ''): Promise<void> {
+export async function checkFormatTools(formats: ReadonlyArray<Pick<DiskFormat, 'tools'> & { name: string }>, searchPath = process.env.PATH ?? ''): Promise<void> {
   const needs = new Map<string, { package: string; formats: string[] }>();
   for (const format of formats) {
     for (const tool of format.tools) {

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { measureImage, writeDiskBase, writeEsp } from '../../artifacts/disk.js';
 import { renderDiskGrubConfig } from '../../artifacts/disk-grub-config.js';
-import { checkFormatTools, platformCmdline, resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/index.js';
+import { platformCmdline, resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/index.js';
 import { parseSize } from '../../spec/load.js';
 import { mediaName } from '../../outputs/media-name.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
@@ -99,7 +99,6 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       if (!key) throw new Error('internal: disk step has no rootfs key');
       const cached = await current(key);
       if (cached) return { output: cached };
-      await checkFormatTools(options.formats);
       const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
       const layout = planDiskLayout({
         imageBytes: await measureImage(rootfs),
