@@ -16,7 +16,7 @@ export function packageProxyFor(env: BuildEnv): Promise<PackageProxy | undefined
     if (process.env.http_proxy || process.env.HTTP_PROXY) return undefined;
     try {
       const bridge = await env.docker.getNetwork('bridge').inspect();
-      const gateway = (bridge.IPAM?.Config ?? []).map((c: { Gateway?: string }) => c.Gateway).find(Boolean);
+      const gateway = (bridge.IPAM?.Config ?? []).map(bridgeGateway).find(Boolean);
       if (!gateway) return undefined;
       return await startPackageProxy({ host: gateway, cacheDir: join(env.cacheDir, 'packages') });
     } catch {
@@ -24,4 +24,16 @@ export function packageProxyFor(env: BuildEnv): Promise<PackageProxy | undefined
     }
   })();
   return started;
+}
+
+/** The bridge's gateway: as the engine reports it, else (Docker 20.10 leaves it out for the default bridge) the subnet's first address. */
+export function bridgeGateway(config: { Gateway?: string; Subnet?: string }): string | undefined {
+  if (config.Gateway) return config.Gateway;
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(config.Subnet ?? '');
+  if (!match) return undefined;
+  const address = match.slice(1, 5).reduce((value, octet) => value * 256 + Number(octet), 0);
+  const prefix = Number(match[5]);
+  const network = prefix === 0 ? 0 : address - (address % 2 ** (32 - prefix));
+  const first = network + 1;
+  return [24, 16, 8, 0].map((shift) => Math.floor(first / 2 ** shift) % 256).join('.');
 }

@@ -68,3 +68,13 @@ describe('package cache proxy', () => {
     expect(cachePathFor('/c', 'http://h/%2e%2e/%2e%2e/etc/x.deb')).toBe('/c/h/etc/x.deb');
   });
 });
+
+describe('the Docker bridge gateway', () => {
+  it('is what the engine reports, else the first address of the bridge subnet', async () => {
+    const { bridgeGateway } = await import('../../../src/plan/package-proxy.js');
+    expect(bridgeGateway({ Gateway: '172.18.0.1', Subnet: '172.18.0.0/16' })).toBe('172.18.0.1');
+    expect(bridgeGateway({ Subnet: '172.17.0.0/16' })).toBe('172.17.0.1');
+    expect(bridgeGateway({ Subnet: '10.200.3.128/25' })).toBe('10.200.3.129');
+    expect(bridgeGateway({ Subnet: 'fd00::/64' })).toBeUndefined();
+  });
+});
