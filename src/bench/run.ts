@@ -182,7 +182,7 @@ async function measure(workspace: Workspace, overrides: SpecOverrides): Promise<
   const repackaged = await buildIso(workspace.specPath, overrides);
   const base = repackaged.timings.find((t) => t.step === 'layer base');
   console.log(
-    `rebuild after a package-list change: ${seconds(repackaged.seconds)} (layer base ${seconds(base?.seconds)}; ${proxy ? `${proxy.hits - before.hits} packages from the cache, ${proxy.misses - before.misses} downloaded` : 'no package cache: the engine is not local'})`,
+    `rebuild after a package-list change: ${seconds(repackaged.seconds)} (layer base ${seconds(base?.seconds)}; ${proxy ? `${proxy.hits - before.hits} packages from the cache, ${proxy.misses - before.misses} downloaded` : 'no package cache (a remote engine, no bridge address, or http_proxy set)'})`,
   );
 
   // Disks from the cached rootfs: each format alone (the shared raw base included), then all at once, then again with nothing changed.
