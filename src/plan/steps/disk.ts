@@ -1,4 +1,5 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { measureImage, writeDiskBase, writeEsp } from '../../artifacts/disk.js';
 import { renderDiskGrubConfig } from '../../artifacts/disk-grub-config.js';
@@ -125,20 +126,39 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
           const raw = index === variants.length - 1 ? base : variantRaw;
           if (raw !== base) await copyRawDisk({ rawPath: base, outPath: raw, epoch: env.epoch, logPath });
           await writeEsp(raw, input, variant.grubConfig);
-          for (const format of variant.formats) {
+          // Conversions read the same raw disk and each keep one core busy (zlib, gzip): run as many at once as there are cores.
+          await runLimited(variant.formats, cpus().length, async (format) => {
             const path = diskPath(options, format);
             const started = Date.now();
             await format.convert({ rawPath: raw, outPath: path, epoch: env.epoch, logPath });
-            const record = await recordOutput(env.cacheDir, path, key);
-            outputs.push({ path, format: format.name, record });
-            report({ kind: 'step-status', step: 'disk', text: `${format.name}: ${path} (${(record.size / 2 ** 20).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(1)} s)`, milestone: true });
-          }
+            outputs.push({ path, format: format.name, record: await recordOutput(env.cacheDir, path, key) });
+            report({ kind: 'step-status', step: 'disk', text: `${format.name}: ${path} (${((Date.now() - started) / 1000).toFixed(1)} s)`, milestone: true });
+          });
         }
       } finally {
         unregister();
         await Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true })]);
       }
+      outputs.sort((a, b) => options.formats.findIndex((f) => f.name === a.format) - options.formats.findIndex((f) => f.name === b.format));
       return { output: outputs, detail: `${layout.sizeBytes / 2 ** 30} GiB, ${outputs.map((o) => o.format).join(', ')}` };
     },
   };
+}
+
+/** Run `task` over `items`, at most `limit` at a time; the first failure is thrown once the running ones end. */
+async function runLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      try {
+        await task(item);
+      } catch (error) {
+        queue.length = 0; // start nothing new after a failure
+        throw error;
+      }
+    }
+  });
+  const results = await Promise.allSettled(workers);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
