@@ -15,7 +15,7 @@ import { registerCleanup } from '../../cleanup.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey } from '../keys.js';
 import { keyOf, outputOf, type Step } from '../step.js';
-import { liveCmdline, type ArtifactOutput } from './iso.js';
+import { specCmdline, type ArtifactOutput } from './iso.js';
 
 /** Bump when the disk layout, its GRUB or the way partitions are written changes. */
 const DISK_FORMAT_VERSION = 1;
@@ -39,7 +39,7 @@ interface Variant {
 function planVariants(env: BuildEnv, formats: DiskFormat[]): Variant[] {
   const variants = new Map<string, Variant>();
   for (const format of formats) {
-    const cmdline = [liveCmdline(env), ...platformCmdline(format, env.spec.boot.consoles)].filter(Boolean).join(' ');
+    const cmdline = [specCmdline(env), ...platformCmdline(format, env.spec.boot.consoles)].filter(Boolean).join(' ');
     const variant = variants.get(cmdline) ?? { cmdline, grubConfig: renderDiskGrubConfig({ title: env.spec.boot.title, cmdline, timeoutSeconds: env.spec.boot.timeout }), formats: [] };
     variant.formats.push(format);
     variants.set(cmdline, variant);

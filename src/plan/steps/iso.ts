@@ -23,15 +23,15 @@ export interface ArtifactOutput {
   record: OutputRecord;
 }
 
-/** The kernel command line of a live boot: the spec's, plus its consoles (the last is /dev/console). */
-export function liveCmdline(env: BuildEnv): string {
+/** The kernel command line every boot entry gets (live and disk): the spec's, plus its consoles (the last is /dev/console). */
+export function specCmdline(env: BuildEnv): string {
   return [env.spec.boot.cmdline, ...env.spec.boot.consoles.map((c) => `console=${c}`)].filter(Boolean).join(' ');
 }
 
 /** A hybrid BIOS/UEFI live ISO from the rootfs step's squashfs, kernel and initramfs. */
 export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
   const { volumeLabel } = env.spec.iso;
-  const grub = { title: env.spec.boot.title, label: volumeLabel, cmdline: liveCmdline(env), timeoutSeconds: env.spec.boot.timeout };
+  const grub = { title: env.spec.boot.title, label: volumeLabel, cmdline: specCmdline(env), timeoutSeconds: env.spec.boot.timeout };
   const keyFor = async (rootfsKey: string | undefined) => {
     if (!rootfsKey) return undefined;
     const cloudConfig = options.cloudConfigPath ? await readFile(options.cloudConfigPath, 'utf8') : undefined;
