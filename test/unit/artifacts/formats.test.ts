@@ -138,6 +138,7 @@ describe('checkFormatTools', () => {
   });
 
   it('names each missing command, the formats that need it and its package', async () => {
+    for (const name of ['cp', 'tar', 'gzip']) stub(name);
     const error = await checkFormatTools(resolveDiskFormats(['raw', 'qcow2', 'vhd', 'vmdk']), dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toBe('Could not find qemu-img, which is required to make the qcow2, vhd and vmdk disk images; install package qemu-utils');
