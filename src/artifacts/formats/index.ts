@@ -2,9 +2,7 @@
  * The disk output formats by name, how users may name them, and the
  * up-front check that the host has the tools they run.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { locateTool } from '../../exec/find-tool.js';
 import { UserError } from '../../errors.js';
 import { closestKey } from '../../spec/validate.js';
 import { ami } from './ami.js';
@@ -83,22 +81,6 @@ export function resolveDiskFormats(names: readonly string[]): DiskFormat[] {
   return resolved;
 }
 
-/** Where commands are looked for: PATH, then the sbin directories a normal user's PATH lacks. */
-const EXTRA_DIRECTORIES = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-async function isOnPath(command: string, searchPath: string): Promise<boolean> {
-  const directories = [...searchPath.split(delimiter).filter(Boolean), ...EXTRA_DIRECTORIES];
-  for (const directory of directories) {
-    try {
-      await access(join(directory, command), constants.X_OK);
-      return true;
-    } catch {
-      // try the next one
-    }
-  }
-  return false;
-}
-
 /** "a", "a and b", "a, b and c". */
 function listWords(words: readonly string[]): string {
   return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
@@ -120,7 +102,7 @@ export async function checkFormatTools(formats: ReadonlyArray<Pick<DiskFormat, '
   }
   const missing: Array<[string, { package: string; formats: string[] }]> = [];
   for (const [command, need] of needs) {
-    if (!(await isOnPath(command, searchPath))) missing.push([command, need]);
+    if (!(await locateTool(command, searchPath))) missing.push([command, need]);
   }
   if (missing.length === 0) return;
   const lines = missing.map(([command, need]) => {
