@@ -17,16 +17,16 @@
  */
 import { copyFile, link, mkdir, open, readFile, readdir, rm, stat, truncate, utimes, writeFile, chmod } from 'node:fs/promises';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { registerCleanup } from '../cleanup.js';
 import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { deriveGuid, findPartition, SECTOR, type DiskLayout, type Partition } from '../disk/layout.js';
 import { patchBootSector, patchCoreImage } from '../disk/bios-boot.js';
 import { buildMke2fsArgs } from '../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../tools/sgdisk.js';
-import { buildMkfsVfatArgs, fatVolumeId } from '../tools/fat.js';
+import { buildMcopyArgs, buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, ESP_DIRECTORIES, fatVolumeId } from '../tools/fat.js';
+import { withScratchDir } from '../fsutil/scratch.js';
 import { buildBiosCoreImageArgs, buildDiskEfiImageArgs, DEFAULT_GRUB_LIB_DIR, renderEarlyConfig } from '../tools/grub-mkimage.js';
 import type { RootfsArtifacts } from './squashfs.js';
 
@@ -81,18 +81,13 @@ export async function writeDiskBase(rawPath: string, input: DiskInput): Promise<
   await truncate(rawPath, layout.sizeBytes);
   await runCommand('sgdisk', buildSgdiskArgs(layout, rawPath), { logPath });
 
-  const stage = await mkdtempIn(input.workDir, 'disk-');
-  const unregister = registerCleanup(() => rm(stage, { recursive: true, force: true }));
-  try {
+  await withScratchDir(input.workDir, 'disk-', async (stage) => {
     const contents = await stagePartitions(stage, input);
     for (const partition of layout.partitions.filter((p) => p.filesystem === 'ext4')) {
       await makeExt4(rawPath, partition, contents[partition.role], input, env);
     }
     await writeBiosBoot(rawPath, layout, stage, logPath);
-  } finally {
-    unregister();
-    await rm(stage, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Make the ESP (GRUB for UEFI and grub.cfg for both firmwares) and write it into the disk. */
@@ -100,9 +95,7 @@ export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'layout' 
   const { layout, logPath } = input;
   const esp = findPartition(layout, 'efi');
   const env = { SOURCE_DATE_EPOCH: String(input.epoch), MTOOLS_SKIP_CHECK: '1' };
-  const stage = await mkdtempIn(input.workDir, 'esp-');
-  const unregister = registerCleanup(() => rm(stage, { recursive: true, force: true }));
-  try {
+  await withScratchDir(input.workDir, 'esp-', async (stage) => {
     const early = join(stage, 'early.cfg');
     const loader = join(stage, 'BOOTX64.EFI');
     const cfg = join(stage, 'grub.cfg');
@@ -112,14 +105,11 @@ export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'layout' 
     await runCommand('grub-mkimage', buildDiskEfiImageArgs({ outputPath: loader, earlyConfigPath: early }), { logPath, env });
     const vfat = buildMkfsVfatArgs({ imagePath: image, sizeKiB: esp.sizeBytes / 1024, volumeId: fatVolumeId(ESP_LABEL), label: ESP_LABEL });
     await runCommand(await findTool('mkfs.vfat'), vfat, { logPath, env });
-    await runCommand('mmd', ['-i', image, '::/EFI', '::/EFI/BOOT', `::${ESP_PREFIX}`], { logPath, env });
-    await runCommand('mcopy', ['-i', image, loader, '::/EFI/BOOT/BOOTX64.EFI'], { logPath, env });
-    await runCommand('mcopy', ['-i', image, cfg, `::${ESP_PREFIX}/grub.cfg`], { logPath, env });
+    await runCommand('mmd', buildMmdArgs(image, [...ESP_DIRECTORIES, `::${ESP_PREFIX}`]), { logPath, env });
+    await runCommand('mcopy', buildMcopyLoaderArgs(image, loader), { logPath, env });
+    await runCommand('mcopy', buildMcopyArgs(image, cfg, `::${ESP_PREFIX}/grub.cfg`), { logPath, env });
     await copyInto(rawPath, image, esp.firstSector * SECTOR);
-  } finally {
-    unregister();
-    await rm(stage, { recursive: true, force: true });
-  }
+  });
 }
 
 type StagedContents = Partial<Record<Partition['role'], string>>;
@@ -224,11 +214,4 @@ async function writeBiosBoot(rawPath: string, layout: DiskLayout, stage: string,
 
 async function copyInto(target: string, source: string, offset: number): Promise<void> {
   await pipeline(createReadStream(source), createWriteStream(target, { flags: 'r+', start: offset }));
-}
-
-async function mkdtempIn(dir: string, prefix: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const path = join(resolve(dir), `${prefix}${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  await mkdir(path);
-  return path;
 }

@@ -17,13 +17,13 @@
  * option is there). Everything is derived from one SOURCE_DATE_EPOCH, so two
  * builds from the same inputs are byte-identical.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { registerCleanup } from '../cleanup.js';
 import { UserError } from '../errors.js';
 import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { writeAtomically } from '../fsutil/atomic.js';
+import { withScratchDir } from '../fsutil/scratch.js';
 import { buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, espSizeKiB, fatVolumeId } from '../tools/fat.js';
 import { buildBiosEltoritoImageArgs, buildEfiImageArgs, renderEarlyConfig } from '../tools/grub-mkimage.js';
 import { BIOS_BOOT_IMAGE_ISO_PATH, buildHybridIsoArgs, validateVolumeLabel, type IsoGraft } from '../tools/xorriso.js';
@@ -138,10 +138,7 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
   // mtools stamps the ESP's directory entries with SOURCE_DATE_EPOCH; xorriso gets explicit options too.
   const env = { SOURCE_DATE_EPOCH: String(epoch), MTOOLS_SKIP_CHECK: '1' };
 
-  await mkdir(input.workDir, { recursive: true });
-  const stage = await mkdtemp(join(resolve(input.workDir), 'iso-'));
-  const unregister = registerCleanup(() => rm(stage, { recursive: true, force: true }));
-  try {
+  return withScratchDir(input.workDir, 'iso-', async (stage) => {
     const earlyConfig = join(stage, 'early.cfg');
     const grubCfg = join(stage, 'grub.cfg');
     const eltorito = join(stage, 'eltorito.img');
@@ -175,8 +172,5 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
       const { size } = await stat(tmpPath);
       return { path: output, sizeBytes: size };
     });
-  } finally {
-    unregister();
-    await rm(stage, { recursive: true, force: true });
-  }
+  });
 }

@@ -46,12 +46,17 @@ export function buildMkfsVfatArgs(options: MkfsVfatOptions): string[] {
   return ['--invariant', '-i', options.volumeId, '-n', options.label ?? 'ESP', '-C', options.imagePath, String(options.sizeKiB)];
 }
 
-/** mmd arguments creating EFI/BOOT (parents first: mmd has no -p). */
-export function buildMmdArgs(imagePath: string): string[] {
-  return ['-i', imagePath, ...ESP_DIRECTORIES];
+/** mmd arguments creating EFI/BOOT, or the directories given (parents first: mmd has no -p). */
+export function buildMmdArgs(imagePath: string, directories: readonly string[] = ESP_DIRECTORIES): string[] {
+  return ['-i', imagePath, ...directories];
+}
+
+/** mcopy arguments copying a file into the image at `target` (an mtools path, "::/…"). */
+export function buildMcopyArgs(imagePath: string, sourcePath: string, target: string): string[] {
+  return ['-i', imagePath, sourcePath, target];
 }
 
 /** mcopy arguments copying the loader into the image at EFI/BOOT/BOOTX64.EFI. */
 export function buildMcopyLoaderArgs(imagePath: string, loaderPath: string): string[] {
-  return ['-i', imagePath, loaderPath, ESP_LOADER_PATH];
+  return buildMcopyArgs(imagePath, loaderPath, ESP_LOADER_PATH);
 }
