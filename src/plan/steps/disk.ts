@@ -101,8 +101,9 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       const cached = await current(key);
       if (cached) return { output: cached };
       const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
+      const imageBytes = await measureImage(rootfs);
       const layout = planDiskLayout({
-        imageBytes: await measureImage(rootfs),
+        imageBytes,
         sizes: options.sizes,
         totalBytes: options.totalBytes,
         seed: `${options.basePath.replace(/^.*\//, '')}:${env.epoch}`,
@@ -112,7 +113,7 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       const workDir = join(env.cacheDir, 'disk-work');
       await mkdir(workDir, { recursive: true });
       // A raw disk is sparse: the images written into it, not its size, is what it takes (times two while formats convert).
-      await ensureFreeSpace(workDir, 2 * (3 * (await measureImage(rootfs)) + 256 * 2 ** 20), 'the disk images');
+      await ensureFreeSpace(workDir, 2 * (3 * imageBytes + 256 * 2 ** 20), 'the disk images');
       const logPath = logPathFor(env, 'disk');
       const input = { rootfs, layout, cloudConfigPath: options.cloudConfigPath, epoch: env.epoch, workDir, logPath };
       const base = join(workDir, `base-${process.pid}.raw`);
