@@ -28,8 +28,8 @@ export async function ensureBaseImage(
   docker: Docker,
   base: { image: string; bootstrap?: BootstrapSpec },
   logPath: string,
-  /** An http_proxy for mmdebstrap's downloads (the package cache); only the environment, never the image, sees it. */
-  httpProxy?: string,
+  /** An http_proxy for mmdebstrap's downloads (the package cache), asked for only when a bootstrap runs; only the environment, never the image, sees it. */
+  httpProxy: () => Promise<string | undefined> = async () => undefined,
 ): Promise<{ id: string; origin: BaseOrigin }> {
   const present = await findImage(docker, base.image);
   if (present) return { id: present, origin: 'present' };
@@ -44,7 +44,7 @@ export async function ensureBaseImage(
       `load it first (docker load / docker pull on a connected machine), or add base.bootstrap to the profile in os.yaml`,
     );
   }
-  await bootstrapImage(docker, base.image, base.bootstrap, logPath, httpProxy);
+  await bootstrapImage(docker, base.image, base.bootstrap, logPath, await httpProxy());
   const created = await findImage(docker, base.image);
   if (!created) throw new StepError('base', `bootstrap finished but the engine has no ${base.image}`, logPath);
   return { id: created, origin: 'bootstrapped' };

@@ -23,7 +23,7 @@ export function createBaseStep(env: BuildEnv): Step {
       return { cached: false, summary: `${base.image}: not present; pull, ${fallback}` };
     },
     async run() {
-      const { id, origin } = await ensureBaseImage(env.docker, base, logPathFor(env, 'base'), (await packageProxyFor(env))?.url);
+      const { id, origin } = await ensureBaseImage(env.docker, base, logPathFor(env, 'base'), async () => (await packageProxyFor(env))?.url);
       return { output: { ref: base.image, id } satisfies ImageOutput, key: id, detail: `${base.image} ${origin}` };
     },
   };
