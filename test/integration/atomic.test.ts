@@ -1,9 +1,8 @@
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { cliPath, repoRoot, runCli, testImage } from '../helpers/cli.js';
+import { scratchDirs } from '../helpers/scratch.js';
 
 function listFilesDeep(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -18,21 +17,7 @@ async function temporaryContainers(): Promise<string[]> {
 const flagsFor = (outputDir: string) => ['--repo', testImage.repo, '--tag', testImage.tag, '--output-dir', outputDir];
 
 /** Output directories of these tests (an ISO and a rootfs cache each), removed after them. */
-const outputDirs: string[] = [];
-function tempOutputDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  outputDirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of outputDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch (error) {
-      console.warn(`could not remove ${dir}: ${(error as Error).message}`); // a tmpfs still mounted there
-    }
-  }
-});
+const tempOutputDir = scratchDirs();
 
 describe('interrupted and failed builds leave nothing half-made', () => {
   it('Ctrl-C during the rootfs export: exit 130, no partial files, no container, and the next run succeeds', async () => {

@@ -1,11 +1,11 @@
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdtempSync, openSync, readSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { sha256File } from '../../src/outputs/record.js';
-import { tmpdir } from 'node:os';
+import { closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256File } from '../../src/outputs/record.js';
 import { cliPath, repoRoot, runCli, testImage } from '../helpers/cli.js';
+import { scratchDirs } from '../helpers/scratch.js';
 
 const GiB = 2 ** 30;
 const epoch = '1700000000';
@@ -24,15 +24,7 @@ function readTail(path: string, length: number): Buffer {
   }
 }
 
-const outputDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  outputDirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of outputDirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = scratchDirs();
 
 /** Byte offset of a partition, from sgdisk's own listing of the disk. */
 async function partitionOffset(disk: string, name: string): Promise<number> {
