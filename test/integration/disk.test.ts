@@ -134,11 +134,15 @@ describe('ros-build disk: cache, bad input and interruption', () => {
     const again = await run();
     expect(again.stderr).toMatch(/disk: cached/);
     expect(again.stderr).not.toMatch(/: built in/);
-    writeFileSync(join(dir, 'overlay', 'etc', 'motd'), 'edited\n');
+    // Content no earlier run wrote, so no overlay layer of an earlier run of this test matches it.
+    writeFileSync(join(dir, 'overlay', 'etc', 'motd'), `edited ${Date.now()}\n`);
     const edited = await run();
     expect(edited.exitCode).toBe(0);
     for (const step of ['layer base', 'layer framework', 'layer os']) expect(edited.stderr).toMatch(new RegExp(`${step}: cached`));
     for (const step of ['layer overlays', 'rootfs', 'disk']) expect(edited.stderr).toMatch(new RegExp(`${step}: built`));
+    // The overlay layer made for this edit is of no use to anyone afterwards.
+    const layer = /layer overlays: built in [\d.]+s \((ros-build\/overlays:[0-9a-f]+)\)/.exec(edited.stderr)?.[1];
+    if (layer) await execa('docker', ['rmi', layer], { reject: false });
   }, 900_000);
 
   it('refuses a size too small for the layout, naming the minimum, and an unknown format, naming the known ones', async () => {
