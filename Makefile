@@ -26,11 +26,15 @@ setup:
 	./tools/setup-host.sh
 
 # Compile only when a source changed: make skips tsc (12 s) when dist/.stamp is newer than every input.
-SOURCES := $(shell find src -name '*.ts') tsconfig.json package-lock.json
-compile: setup dist/.stamp
+SOURCES := $(shell find src -name '*.ts' -o -name '*.json') tsconfig.json package-lock.json
+# The node's tool `ros`, bundled into the ros layer's context (images/ros).
+ROS_BUNDLE := images/ros/files/usr/lib/ros/ros.cjs
+compile: setup dist/.stamp $(ROS_BUNDLE)
 dist/.stamp: $(SOURCES)
 	npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 	@touch $@
+$(ROS_BUNDLE): $(SOURCES) tools/bundle-ros.mjs
+	node tools/bundle-ros.mjs $@
 
 build: compile
 	$(ROS_BUILD) build $(SPEC_FLAGS)
@@ -87,12 +91,12 @@ bench-publish: compile
 
 # clean: what ros-build and tsc wrote in this checkout: build/ (media, manifest.json,
 # SHA256SUMS, logs, the rootfs caches and output records under build/.cache, the tests'
-# build/test*) and dist/ (the compiled CLI). The Docker engine's images stay, the OS image
+# build/test*), dist/ (the compiled CLI) and the bundled `ros` in images/ros. The Docker engine's images stay, the OS image
 # REPO:TAG and the ros-build/* layer images included: `make prune` removes the layer images
 # and caches this spec no longer uses, `make prune FLAGS=--all` all that ros-build made.
 clean:
-	@echo "clean: removing build/ (media, manifest, logs, build/.cache, test outputs) and dist/ (compiled CLI); engine images stay: make prune"
-	rm -rf build dist
+	@echo "clean: removing build/ (media, manifest, logs, build/.cache, test outputs) dist/ (compiled CLI) and $(ROS_BUNDLE); engine images stay: make prune"
+	rm -rf build dist $(ROS_BUNDLE)
 
 # prune: the layer images, cache directories and output records no plan of this spec uses;
 # what running builds use stays. FLAGS=--dry-run lists them, FLAGS=--all removes all ros-build made.

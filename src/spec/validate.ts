@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { UserError } from '../errors.js';
+import { closestKey, joinPath, knownKeys, toDottedPath, valueAt } from '../validation/problems.js';
 import type { Spec } from './types.js';
 
 const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schema', 'os.schema.json');
@@ -47,51 +48,3 @@ function describeProblem(error: ErrorObject, data: unknown): string {
   return `${path || '(root)'}: ${error.message ?? 'is invalid'}`;
 }
 
-function knownKeys(error: ErrorObject): string[] {
-  const schema = error.parentSchema as { properties?: Record<string, unknown> } | undefined;
-  return Object.keys(schema?.properties ?? {});
-}
-
-function toDottedPath(instancePath: string): string {
-  return instancePath
-    .split('/')
-    .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
-}
-
-function joinPath(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
-function valueAt(data: unknown, instancePath: string): unknown {
-  let value: unknown = data;
-  for (const part of instancePath.split('/').slice(1)) {
-    if (value && typeof value === 'object') value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
-
-/** The known key nearest to a mistyped one, when it is close enough to be a typo. */
-export function closestKey(key: string, known: string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (!best || distance < best.distance) best = { key: candidate, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
-}

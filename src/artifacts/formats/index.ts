@@ -4,7 +4,7 @@
  */
 import { locateTool } from '../../exec/find-tool.js';
 import { UserError } from '../../errors.js';
-import { closestKey } from '../../spec/validate.js';
+import { closestKey } from '../../validation/problems.js';
 import { ami } from './ami.js';
 import type { DiskFormat, DiskFormatName } from './format.js';
 import { gce } from './gce.js';

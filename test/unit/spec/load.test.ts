@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSpec, parseSpec, resolveSpec } from '../../../src/spec/load.js';
-import { closestKey } from '../../../src/spec/validate.js';
+import { closestKey } from '../../../src/validation/problems.js';
 
 const repoSpec = join(import.meta.dirname, '..', '..', '..', 'os.yaml');
 
@@ -22,7 +22,7 @@ describe('the spec', () => {
   it('accepts the repository os.yaml and resolves its layers in order', () => {
     const spec = loadSpec(repoSpec);
     expect(spec.image.ref).toBe('rancher/os2:dev');
-    expect(spec.layers.map((l) => l.name)).toEqual(['base', 'framework', 'os']);
+    expect(spec.layers.map((l) => l.name)).toEqual(['base', 'framework', 'os', 'ros']);
     expect(spec.squashfs).toEqual({ compression: 'zstd', level: 3 });
     expect(spec.iso.name).toBe('rancheros-dev.iso');
   });

@@ -1,0 +1,59 @@
+import { Command, Option } from 'commander';
+import { formatProblem } from '../config/load.js';
+import type { Phase } from '../config/types.js';
+import { gatherConfig, loadFile } from './config-sources.js';
+import { applyPhase, PHASES } from './phases.js';
+import { renderConfig } from './show.js';
+import { createSystem } from './system.js';
+
+declare const ROS_VERSION: string;
+const version = typeof ROS_VERSION === 'string' ? ROS_VERSION : 'dev';
+
+/** `ros`: the node's own tool. Each subcommand sets process.exitCode; nothing here calls process.exit mid-write. */
+function createProgram(): Command {
+  const program = new Command('ros').description('The RancherOS node tool: configuration (and, to come, install and upgrade).').version(version);
+  // A root other than / lets the tool be tried on an unpacked image; the node's units never set it.
+  program.addOption(new Option('--root <dir>', 'apply to and read from this root instead of /').default('/').hideHelp());
+  const config = program.command('config').description('Show, check and apply the node configuration (CONFIG.md)');
+  config
+    .command('show')
+    .description('Print the merged configuration from every source, secrets masked, and each source with its problems')
+    .action(async () => {
+      const gathered = await gatherConfig(program.opts<{ root: string }>().root);
+      for (const source of gathered.sources) process.stderr.write(`# source: ${source.source}\n`);
+      for (const problem of gathered.sources.flatMap((s) => s.problems)) process.stderr.write(`${formatProblem(problem)}\n`);
+      process.stdout.write(renderConfig(gathered.merged));
+    });
+  config
+    .command('validate')
+    .argument('<file>', 'a cloud-config file')
+    .description('Check a file against the configuration schema: exit 1 on an error, warnings for unknown keys')
+    .action(async (file: string) => {
+      const loaded = await loadFile(file);
+      if (!loaded) {
+        process.stderr.write(`error: ${file}: no such file\n`);
+        process.exitCode = 2;
+        return;
+      }
+      for (const problem of loaded.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+      const errors = loaded.problems.filter((p) => p.severity === 'error').length;
+      if (errors > 0) process.exitCode = 1;
+      else process.stdout.write(`${file}: valid${loaded.problems.length ? ` (${loaded.problems.length} warning${loaded.problems.length === 1 ? '' : 's'})` : ''}\n`);
+    });
+  config
+    .command('apply')
+    .description('Apply one phase of the configuration (what the ros-config-* units run at boot)')
+    .addOption(new Option('--phase <phase>', 'init (before services), boot (before the network) or runtime (network online)').choices(PHASES).makeOptionMandatory())
+    .action(async (options: { phase: Phase }) => {
+      const { ok } = await applyPhase(createSystem(program.opts<{ root: string }>().root), options.phase);
+      if (!ok) process.exitCode = 1;
+    });
+  return program;
+}
+
+createProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`ros: error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });

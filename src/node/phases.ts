@@ -1,0 +1,109 @@
+import { NOT_APPLIED_KEYS, formatProblem } from '../config/load.js';
+import type { NodeConfig, Phase } from '../config/types.js';
+import { runCommands } from './apply/commands.js';
+import { commandEnvironment, setEnvironment } from './apply/environment.js';
+import { writeFiles } from './apply/files.js';
+import { fetchGithubKeys } from './apply/github-keys.js';
+import { setHostname } from './apply/hostname.js';
+import { loadModules, setSysctls } from './apply/kernel.js';
+import { setFallbackNameservers, setFallbackNtpServers } from './apply/network.js';
+import { hashClearPasswords } from './apply/secure-sources.js';
+import { fetchAndStoreUserData, runUserDataScript, type StoredUserData } from './apply/user-data.js';
+import { authorizeKeys, setPassword } from './apply/users.js';
+import { gatherConfig, type GatheredConfig } from './config-sources.js';
+import type { NodeSystem } from './system.js';
+
+export const PHASES: readonly Phase[] = ['init', 'boot', 'runtime'];
+
+interface PhaseContext {
+  system: NodeSystem;
+  phase: Phase;
+  config: NodeConfig;
+  userData?: StoredUserData;
+}
+
+/** One key's work: returns the errors it met (an exception is one error); never stops the phase. */
+interface Step {
+  key: string;
+  phases: readonly Phase[];
+  wanted: (config: NodeConfig) => boolean;
+  apply: (context: PhaseContext) => Promise<string[] | void>;
+}
+
+// In this order within a phase: the environment first so commands see it, files before commands (CONFIG.md).
+const STEPS: readonly Step[] = [
+  { key: 'ros.environment', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.environment), apply: ({ system, config }) => setEnvironment(system, config.ros!.environment!) },
+  { key: 'write_files', phases: ['init', 'boot', 'runtime'], wanted: (c) => Boolean(c.write_files?.length), apply: ({ system, config }) => writeFiles(system.root, config.write_files!) },
+  { key: 'hostname', phases: ['init', 'boot', 'runtime'], wanted: (c) => Boolean(c.hostname), apply: ({ system, config }) => setHostname(system, config.hostname!) },
+  { key: 'ros.modules', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.modules?.length), apply: ({ system, config }) => loadModules(system, config.ros!.modules!) },
+  { key: 'ros.sysctl', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.sysctl), apply: ({ system, config }) => setSysctls(system, config.ros!.sysctl!) },
+  // Runtime too: a password in a cloud's user data arrives only then.
+  { key: 'ros.password', phases: ['init', 'boot', 'runtime'], wanted: (c) => Boolean(c.ros?.password), apply: ({ system, config }) => setPassword(system, config.ros!.password!) },
+  { key: 'ssh_authorized_keys', phases: ['boot', 'runtime'], wanted: (c) => Boolean(c.ssh_authorized_keys?.length), apply: applyKeys },
+  { key: 'ros.dns_nameservers', phases: ['boot'], wanted: (c) => Boolean(c.ros?.dns_nameservers?.length), apply: ({ system, config }) => setFallbackNameservers(system.root, config.ros!.dns_nameservers!) },
+  { key: 'ros.ntp_servers', phases: ['boot'], wanted: (c) => Boolean(c.ros?.ntp_servers?.length), apply: ({ system, config }) => setFallbackNtpServers(system.root, config.ros!.ntp_servers!) },
+  { key: 'init_cmd', phases: ['init'], wanted: (c) => Boolean(c.init_cmd?.length), apply: ({ system, config }) => runCommands(system, 'init_cmd', config.init_cmd!, commandEnvironment(config.ros?.environment)) },
+  { key: 'boot_cmd', phases: ['boot'], wanted: (c) => Boolean(c.boot_cmd?.length), apply: ({ system, config }) => runCommands(system, 'boot_cmd', config.boot_cmd!, commandEnvironment(config.ros?.environment)) },
+  { key: 'run_cmd', phases: ['runtime'], wanted: (c) => Boolean(c.run_cmd?.length), apply: ({ system, config }) => runCommands(system, 'run_cmd', config.run_cmd!, commandEnvironment(config.ros?.environment)) },
+];
+
+/**
+ * Apply one phase: gather and merge every source, report their problems, run
+ * each step of the phase. Everything that can apply does; the result says
+ * whether anything failed (the unit then shows failed, the boot goes on).
+ */
+export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok: boolean }> {
+  let failed = false;
+  const fail = (message: string) => {
+    failed = true;
+    system.log(`ros: error: ${phase}: ${message}`);
+  };
+  // Before anything reads them: a clear-text password in a file ros can write becomes its hash.
+  if (phase === 'init') for (const message of await hashClearPasswords(system.root)) system.log(`ros: ${message}`);
+  let gathered = await gatherConfig(system.root);
+  let userData: StoredUserData | undefined;
+  if (phase === 'runtime') {
+    userData = await fetchAndStoreUserData(system, gathered.merged.ros?.data_sources ?? []);
+    if (userData) gathered = await gatherConfig(system.root);
+  }
+  reportProblems(system, gathered, fail);
+  const config = withMetadata(gathered.merged, userData);
+  if (phase === 'init') for (const key of NOT_APPLIED_KEYS.filter((k) => config[k] !== undefined)) system.log(`ros: warning: ${key}: accepted, not applied by this OS`);
+  for (const step of STEPS) {
+    if (!step.phases.includes(phase) || !step.wanted(config)) continue;
+    try {
+      for (const message of (await step.apply({ system, phase, config, userData })) ?? []) fail(message);
+    } catch (error) {
+      fail(`${step.key}: ${(error as Error).message}`);
+    }
+  }
+  if (userData?.script) for (const message of await runUserDataScript(system, userData, commandEnvironment(config.ros?.environment))) fail(message);
+  system.log(`ros: ${phase} phase ${failed ? 'finished with errors (see above); the rest was applied' : 'applied'}`);
+  return { ok: !failed };
+}
+
+function reportProblems(system: NodeSystem, gathered: GatheredConfig, fail: (message: string) => void): void {
+  for (const problem of gathered.sources.flatMap((s) => s.problems)) {
+    if (problem.severity === 'error') fail(formatProblem(problem).replace(/^error: /, ''));
+    else system.log(`ros: ${formatProblem(problem)}`);
+  }
+}
+
+/** Keys and a hostname the metadata offers count as if the user data had them, below the user's own hostname. */
+function withMetadata(config: NodeConfig, userData: StoredUserData | undefined): NodeConfig {
+  if (!userData) return config;
+  return {
+    ...config,
+    hostname: config.hostname ?? userData.hostname,
+    ssh_authorized_keys: [...(config.ssh_authorized_keys ?? []), ...userData.sshKeys],
+  };
+}
+
+/** Literal keys at boot; `github:` ones once the network is up, a warning when they cannot be fetched. */
+async function applyKeys({ system, phase, config }: PhaseContext): Promise<string[]> {
+  const keys = config.ssh_authorized_keys ?? [];
+  const literal = keys.filter((k) => !k.startsWith('github:'));
+  const fetched = phase === 'runtime' ? await fetchGithubKeys(keys.filter((k) => k.startsWith('github:')).map((k) => k.slice('github:'.length)), system.log) : [];
+  await authorizeKeys(system.root, [...literal, ...fetched]);
+  return [];
+}
