@@ -1,8 +1,9 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { closestKey, joinPath, knownKeys, toDottedPath } from '../validation/problems.js';
 import schema from './node-config.schema.json' with { type: 'json' };
 import type { NodeConfig } from './types.js';
+import { compileValidator } from './validator.js';
 
 export { schema as nodeConfigSchema };
 
@@ -30,7 +31,7 @@ export const NOT_APPLIED_KEYS = Object.entries(schema.properties)
 let compiled: ValidateFunction | undefined;
 
 function compileSchema(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema);
+  compiled ??= compileValidator();
   return compiled;
 }
 

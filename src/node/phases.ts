@@ -8,7 +8,7 @@ import { setHostname } from './apply/hostname.js';
 import { loadModules, setSysctls } from './apply/kernel.js';
 import { setFallbackNameservers, setFallbackNtpServers } from './apply/network.js';
 import { hashClearPasswords } from './apply/secure-sources.js';
-import { fetchAndStoreUserData, runUserDataScript, type StoredUserData } from './apply/user-data.js';
+import type { StoredUserData } from './apply/user-data.js';
 import { authorizeKeys, setPassword } from './apply/users.js';
 import { gatherConfig, type GatheredConfig } from './config-sources.js';
 import type { NodeSystem } from './system.js';
@@ -63,6 +63,8 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
   let gathered = await gatherConfig(system.root);
   let userData: StoredUserData | undefined;
   if (phase === 'runtime') {
+    // Loaded only here: the data sources are most of the code, and init and boot never use them.
+    const { fetchAndStoreUserData } = await import('./apply/user-data.js');
     userData = await fetchAndStoreUserData(system, gathered.merged.ros?.data_sources ?? []);
     if (userData) gathered = await gatherConfig(system.root);
   }
@@ -77,7 +79,10 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
       fail(`${step.key}: ${(error as Error).message}`);
     }
   }
-  if (userData?.script) for (const message of await runUserDataScript(system, userData, commandEnvironment(config.ros?.environment))) fail(message);
+  if (userData?.script) {
+    const { runUserDataScript } = await import('./apply/user-data.js');
+    for (const message of await runUserDataScript(system, userData, commandEnvironment(config.ros?.environment))) fail(message);
+  }
   system.log(`ros: ${phase} phase ${failed ? 'finished with errors (see above); the rest was applied' : 'applied'}`);
   return { ok: !failed };
 }

@@ -18,9 +18,13 @@ export async function setEnvironment(system: NodeSystem, environment: Readonly<R
   const names = new Set(entries.map(([name]) => name));
   const kept = (await readFile(path, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '' && !names.has(l.split('=')[0]!.trim()));
   await writeFileAtomic(path, [...kept, ...entries.map(([n, v]) => `${n}="${v}"`)].map((l) => `${l}\n`).join(''), 0o644);
-  if (entries.length === 0) return;
+  // Set once per boot (the manager keeps it across phases): a process less in the next phase.
+  const applied = join(system.root, 'run/ros/environment');
+  const wanted = JSON.stringify(entries);
+  if (entries.length === 0 || (await readFile(applied, 'utf8').catch(() => '')) === wanted) return;
   const result = await system.run('systemctl', ['set-environment', ...entries.map(([n, v]) => `${n}=${v}`)]);
   if (result.code !== 0) throw new Error(`systemctl set-environment failed (exit ${result.code})`);
+  await writeFileAtomic(applied, wanted, 0o600);
 }
 
 /** The environment commands of a phase run with. */

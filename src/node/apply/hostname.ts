@@ -6,6 +6,9 @@ import type { NodeSystem } from '../system.js';
 export async function setHostname(system: NodeSystem, name: string): Promise<void> {
   await writeFile(join(system.root, 'etc/hostname'), `${name}\n`);
   await pinHostsEntry(join(system.root, 'etc/hosts'), name);
+  // Each phase applies the hostname again: a process less when the kernel has it already.
+  const current = await readFile(join(system.root, 'proc/sys/kernel/hostname'), 'utf8').catch(() => '');
+  if (current.trim() === name) return;
   const result = await system.run('hostname', [name]);
   if (result.code !== 0) throw new Error(`hostname ${name} failed: ${result.output.trim()}`);
 }

@@ -1,10 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSystem } from '../system.js';
 
 export async function loadModules(system: NodeSystem, modules: readonly string[]): Promise<string[]> {
   const errors: string[] = [];
   for (const module of modules) {
+    // Loaded already (by an earlier phase, or built in): a process less.
+    if (await access(join(system.root, 'sys/module', module.replace(/-/g, '_'))).then(() => true, () => false)) continue;
     const result = await system.run('modprobe', [module]);
     if (result.code !== 0) errors.push(`ros.modules: ${module}: ${result.output.trim() || `modprobe exited ${result.code}`}`);
   }

@@ -1,0 +1,175 @@
+import { execa } from 'execa';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGuest, type Guest } from '../../src/boot/guest.js';
+import { verifyPassword } from '../../src/node/crypt.js';
+import { runCli, specFlags } from '../helpers/cli.js';
+
+// Under TCG a boot takes 60–120 s on two cores; allow for a loaded CI machine.
+const bootTimeoutSeconds = 420;
+const testTimeoutMs = 900_000;
+const password = 'Clear-Text-Pw-7b1e';
+
+/*
+ * The node's configuration (CONFIG.md), looked at from inside: one disk whose
+ * COS_OEM config uses every key, booted once and checked over SSH as
+ * rancher; then rebooted with more settings on the kernel command line (GRUB's
+ * extra_cmdline) and two bad files on COS_OEM.
+ */
+const work = mkdtempSync(join(tmpdir(), 'ros-config-'));
+const key = join(work, 'id_ed25519');
+let guest: Guest;
+
+const fullConfig = (publicKey: string) => `#cloud-config
+# written by the e2e test; ros replaces the clear-text password below by its hash
+hostname: ros-config-e2e
+ssh_authorized_keys:
+  - ${publicKey}
+  - github:no-network-here
+write_files:
+  - { path: /etc/e2e/plain, content: "plain text\\n", owner: "rancher:rancher", permissions: "0640" }
+  - { path: /etc/e2e/b64, content: ${Buffer.from('base64 text\n').toString('base64')}, encoding: b64, permissions: "0600" }
+  - { path: /etc/e2e/gz, content: !!binary ${gzipSync('gzip text\n').toString('base64')}, encoding: gzip, owner: "root:adm" }
+  - { path: /usr/local/bin/e2e-phase, encoding: gz+b64, permissions: "0755", content: ${gzipSync('#!/bin/sh\necho "$1 $(ip -4 -o addr show eth0 | grep -c inet)" >> /run/e2e-phases\n').toString('base64')} }
+init_cmd: ["/usr/local/bin/e2e-phase init"]
+boot_cmd: [["/usr/local/bin/e2e-phase", "boot"]]
+run_cmd: ["/usr/local/bin/e2e-phase run"]
+ros:
+  modules: [dummy]
+  sysctl: { vm.swappiness: "13" }
+  dns_nameservers: [1.1.1.1]
+  ntp_servers: [ntp.e2e.example.org]
+  password: ${password}
+  environment: { E2E_PROXY: "http://proxy.e2e:3128" }
+server_url: https://k8s.e2e:6443
+hostnme: typo
+`;
+
+beforeAll(async () => {
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ros-build config e2e', '-f', key]);
+  const cloudConfig = join(work, 'cloud-config.yaml');
+  writeFileSync(cloudConfig, fullConfig(readFileSync(`${key}.pub`, 'utf8').trim()));
+  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...specFlags()]);
+  expect(built.stderr).not.toMatch(/error:/);
+  expect(built.exitCode).toBe(0);
+  const machine = join(work, 'machine.raw');
+  copyFileSync(built.stdout.trim(), machine);
+  guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
+  await guest.waitForLogin();
+});
+
+afterAll(async () => {
+  await guest?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const sh = async (command: string) => {
+  const result = await guest.run(command);
+  return { ...result, stdout: result.stdout.trim() };
+};
+const journal = async () => (await sh('sudo journalctl -b --no-pager -o cat')).stdout;
+
+describe('a disk configured with every key, checked over SSH as rancher', () => {
+  it('logs rancher in with the key, gives it passwordless sudo, and refuses root', async () => {
+    expect((await sh('id -un')).stdout).toBe('rancher');
+    expect((await sh('sudo -n true')).exitCode).toBe(0);
+    const root = await execa('ssh', ['-i', key, '-p', String(guest.sshPort), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', 'root@127.0.0.1', 'true'], { reject: false });
+    expect(root.exitCode).toBe(255);
+    expect(root.stderr).toContain('Permission denied');
+    expect((await sh('sudo test -e /root/.ssh/authorized_keys')).exitCode).not.toBe(0);
+    expect((await sh('hostname')).stdout).toBe('ros-config-e2e');
+  }, testTimeoutMs);
+
+  it('wrote the files in all four encodings with their owners and modes', async () => {
+    const files = ['/etc/e2e/plain', '/etc/e2e/b64', '/etc/e2e/gz', '/usr/local/bin/e2e-phase'];
+    expect((await sh(`sudo stat -c '%n %U:%G %a' ${files.join(' ')}`)).stdout.split('\n')).toEqual([
+      '/etc/e2e/plain rancher:rancher 640',
+      '/etc/e2e/b64 root:root 600',
+      '/etc/e2e/gz root:adm 644',
+      '/usr/local/bin/e2e-phase root:root 755',
+    ]);
+    expect((await sh('sudo cat /etc/e2e/plain /etc/e2e/b64 /etc/e2e/gz')).stdout).toBe('plain text\nbase64 text\ngzip text');
+  }, testTimeoutMs);
+
+  it('ran init_cmd, boot_cmd and run_cmd once each, in order: the first two before eth0 had an address, the last after', async () => {
+    expect((await sh('cat /run/e2e-phases')).stdout).toBe('init 0\nboot 0\nrun 1');
+  }, testTimeoutMs);
+
+  it('loaded the module, set the sysctl, and put the fallback DNS and NTP servers in place', async () => {
+    expect((await sh('lsmod')).stdout).toMatch(/^dummy\s/m);
+    expect((await sh('cat /proc/sys/vm/swappiness')).stdout).toBe('13');
+    // DHCP's server first, the fallback after it.
+    expect((await sh('grep ^nameserver /etc/resolv.conf')).stdout).toMatch(/nameserver 10\.0\.2\.3\nnameserver 1\.1\.1\.1/);
+    expect((await sh('timedatectl show-timesync -p FallbackNTPServers --value')).stdout).toBe('ntp.e2e.example.org');
+  }, testTimeoutMs);
+
+  it('stored the password as a hash: in /etc/shadow, and in place of the clear text on COS_OEM; the clear text is on no disk and not in the journal', async () => {
+    const hash = (await sh("sudo awk -F: '$1 == \"rancher\" { print $2 }' /etc/shadow")).stdout;
+    expect(hash).toMatch(/^\$6\$/);
+    expect(verifyPassword(password, hash)).toBe(true);
+    expect((await sh('sudo cat /oem/cloud-config.yaml')).stdout).toContain('# written by the e2e test');
+    const found = await sh(`sudo grep -r -l -F -- '${password}' /etc /oem /var /run /home /root /run/initramfs/ros 2>/dev/null`);
+    expect(found.stdout).toBe('');
+    expect(await journal()).not.toContain(password);
+    expect((await sh('ros config show 2>/dev/null; sudo ros config show 2>/dev/null')).stdout).not.toMatch(new RegExp(`${password}|\\$6\\$`));
+  }, testTimeoutMs);
+
+  it('gave the environment to services systemd starts and to login shells', async () => {
+    expect((await sh('sudo systemd-run --quiet --wait --pipe printenv E2E_PROXY')).stdout).toBe('http://proxy.e2e:3128');
+    expect((await sh('bash -lc "printenv E2E_PROXY"')).stdout).toBe('http://proxy.e2e:3128');
+  }, testTimeoutMs);
+
+  it('said what it did not apply: the typo, the Kubernetes key, the GitHub key without a network; the units all succeeded', async () => {
+    const log = await journal();
+    expect(log).toContain('hostnme: unknown key, ignored (did you mean "hostname"?)');
+    expect(log).toContain('ros: warning: server_url: accepted, not applied by this OS');
+    expect(log).toMatch(/ros: warning: ssh_authorized_keys: github:no-network-here: keys not fetched/);
+    expect((await sh('systemctl is-active ros-config-init ros-config-boot ros-config-runtime')).stdout).toBe('active\nactive\nactive');
+  }, testTimeoutMs);
+
+  it('checks a file with `ros config validate`: the key path of each problem, exit 1', async () => {
+    const bad = await sh("printf 'hostname: [a\\n' > /tmp/bad.yaml; ros config validate /tmp/bad.yaml");
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/error: \/tmp\/bad\.yaml: not valid YAML/);
+    const typed = await sh("printf 'ros:\\n  sysctl: 5\\n' > /tmp/typed.yaml; ros config validate /tmp/typed.yaml");
+    expect(typed.exitCode).toBe(1);
+    expect(typed.stderr).toContain('error: /tmp/typed.yaml: ros.sysctl: must be object');
+  }, testTimeoutMs);
+});
+
+describe('the same machine with settings on the kernel command line and two bad files on COS_OEM', () => {
+  beforeAll(async () => {
+    const cmdline = 'ros.hostname=from-cmdline ros.sysctl[vm.swappiness]=17 ros.modules=veth ros.dns_nameservers=9.9.9.9 ros.ntp_servers=ntp.cmdline.example.org ros.environment[E2E_PROXY]=http://cmdline:3128';
+    const setup = [
+      `sudo grub-editenv /oem/grubenv set extra_cmdline='${cmdline}'`,
+      "printf 'hostname: [unclosed\\n' | sudo tee /oem/99-broken.yaml",
+      "printf 'ros:\\n  sysctl: 5\\n' | sudo tee /oem/98-typed.yaml",
+      'sync',
+    ].join(' && ');
+    expect((await sh(setup)).exitCode).toBe(0);
+    await guest.reboot();
+  }, testTimeoutMs);
+
+  it('reached a login prompt, applied the command line over COS_OEM, and kept the rest of COS_OEM', async () => {
+    expect((await sh('cat /proc/cmdline')).stdout).toContain('ros.hostname=from-cmdline');
+    expect((await sh('hostname')).stdout).toBe('from-cmdline');
+    expect((await sh('cat /proc/sys/vm/swappiness')).stdout).toBe('17');
+    expect((await sh('lsmod')).stdout).toMatch(/^veth\s/m);
+    expect((await sh('lsmod')).stdout).toMatch(/^dummy\s/m);
+    expect((await sh('grep ^nameserver /etc/resolv.conf')).stdout).toContain('nameserver 9.9.9.9');
+    expect((await sh('timedatectl show-timesync -p FallbackNTPServers --value')).stdout).toBe('ntp.cmdline.example.org');
+    expect((await sh('sudo systemd-run --quiet --wait --pipe printenv E2E_PROXY')).stdout).toBe('http://cmdline:3128');
+    expect((await sh('sudo cat /etc/e2e/plain')).stdout).toBe('plain text');
+  }, testTimeoutMs);
+
+  it('reported each bad file with its path on the console and in the journal, and marked the unit failed', async () => {
+    const log = await journal();
+    expect(log).toMatch(/ros: error: init: \/oem\/99-broken\.yaml: not valid YAML/);
+    expect(log).toContain('ros: error: init: /oem/98-typed.yaml: ros.sysctl: must be object; skipped');
+    expect(readFileSync(guest.logPath, 'utf8')).toContain('/oem/99-broken.yaml: not valid YAML');
+    expect((await sh('systemctl is-failed ros-config-init')).stdout).toBe('failed');
+  }, testTimeoutMs);
+});
