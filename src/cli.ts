@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBootCommand } from './commands/boot.js';
 import { registerBuildCommands } from './commands/build.js';
+import { registerConfigCommand } from './commands/config.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerKeygenCommand } from './commands/keygen.js';
@@ -23,6 +24,7 @@ registerPublishCommands(program);
 registerSigningCommands(program);
 registerKeygenCommand(program);
 registerPruneCommand(program);
+registerConfigCommand(program);
 
 try {
   await program.parseAsync(process.argv);

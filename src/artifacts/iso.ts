@@ -19,6 +19,7 @@
  */
 import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { formatProblem, parseConfigText } from '../config/load.js';
 import { UserError } from '../errors.js';
 import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
@@ -99,6 +100,14 @@ export async function validateCloudConfig(path: string): Promise<string> {
     throw new UserError(
       `cloud-config file ${path} does not start with "#cloud-config" (its first line is ${JSON.stringify(first.slice(0, 60))})`,
       'cloud-init ignores user data without that first line; add "#cloud-config" as line 1',
+    );
+  }
+  // A node would report these at every boot and skip the keys: refuse them here, before anything is built.
+  const errors = parseConfigText(content, path).problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) {
+    throw new UserError(
+      `cloud-config file ${path} has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${errors.map((p) => `  - ${formatProblem(p).replace(/^error: /, '')}`).join('\n')}`,
+      `fix the file (\`ros-build config validate ${path}\` checks it; the schema is src/config/node-config.schema.json)`,
     );
   }
   return absolute;

@@ -11,10 +11,8 @@ import type { ImageOutput } from '../plan/steps/base.js';
 import type { ArtifactOutput } from '../plan/steps/iso.js';
 import { updateManifest } from '../outputs/manifest.js';
 import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
-import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findSourceRevision } from '../outputs/revision.js';
-import { UserError } from '../errors.js';
 import { validateCloudConfig } from '../artifacts/iso.js';
 
 export function registerBuildCommands(program: Command): void {
@@ -38,10 +36,8 @@ export function registerBuildCommands(program: Command): void {
       .option('--cloud-config <file>', 'embed this cloud-config on the medium (/ros/cloud-config.yaml)')
       .option('--output <file>', 'ISO path (default: build/<artifacts.iso.name>)'),
   ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; output?: string }) => {
-    const cloudConfigPath = flags.cloudConfig ? resolve(flags.cloudConfig) : undefined;
-    if (cloudConfigPath && !existsSync(cloudConfigPath)) {
-      throw new UserError(`cloud-config file not found: ${cloudConfigPath}`, 'pass an existing file to --cloud-config');
-    }
+    // Checked before anything is built, as for disks.
+    const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const env = await prepareEnv(flags);
     const outPath = flags.output ? resolve(flags.output) : join(env.outputDir, flags.image ? `${mediaName(flags.image)}.iso` : env.spec.iso.name);
     const { state } = await runPlan(createIsoPlan(env, { outPath, cloudConfigPath, image: flags.image }), createReporter());

@@ -48,6 +48,12 @@ const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const PREFIX = 'ros.';
+/**
+ * The OS's own boot arguments (GRUB and the initramfs's root setup use them):
+ * they share the prefix but are not configuration, so they are neither
+ * settings nor unknown keys.
+ */
+const BOOT_ARGUMENTS: ReadonlySet<string> = new Set(['ros.image', 'ros.fallback']);
 // The kernel's isspace(): only ASCII white space separates words.
 const SPACE = /[ \t\n\r\v\f]/;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -69,7 +75,7 @@ export function parseKernelCmdline(cmdline: string): CmdlineParse {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const word of splitWords(cmdline)) {
-    if (!word.text.startsWith(PREFIX)) continue;
+    if (!word.text.startsWith(PREFIX) || BOOT_ARGUMENTS.has(word.text.split('=')[0]!)) continue;
     const setting = parseWord(word);
     const problem = typeof setting === 'string' ? setting : storeSetting(config, setting);
     if (problem !== undefined) problems.push(`kernel command line word ${describeWord(word)}: ${problem}; skipped`);

@@ -1,4 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { closestKey, joinPath, knownKeys, toDottedPath } from '../validation/problems.js';
 import schema from './node-config.schema.json' with { type: 'json' };
@@ -123,4 +124,34 @@ function describePosition(linePos: Array<{ line: number; col: number }> | undefi
 export function formatProblem(problem: ConfigProblem): string {
   const where = problem.path ? `${problem.source}: ${problem.path}` : problem.source;
   return `${problem.severity}: ${where}: ${problem.message}`;
+}
+
+/** One file, or undefined when it does not exist; a file that cannot be read is an error of that source. */
+export async function loadConfigFile(path: string): Promise<LoadedConfig | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { source: path, config: {}, problems: [{ source: path, path: '', severity: 'error', message: `cannot be read: ${(error as Error).message}` }] };
+  }
+  return parseConfigText(text, path);
+}
+
+/**
+ * `ros config validate` and `ros-build config validate`: every problem on
+ * stderr, "valid" on stdout; the exit status is 1 for an error, 2 for a file
+ * that does not exist, 0 otherwise (warnings alone pass).
+ */
+export async function validateConfigFile(path: string, output: { out: (text: string) => void; err: (text: string) => void }): Promise<number> {
+  const loaded = await loadConfigFile(path);
+  if (!loaded) {
+    output.err(`error: ${path}: no such file\n`);
+    return 2;
+  }
+  for (const problem of loaded.problems) output.err(`${formatProblem(problem)}\n`);
+  if (loaded.problems.some((p) => p.severity === 'error')) return 1;
+  const warnings = loaded.problems.length;
+  output.out(`${path}: valid${warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}\n`);
+  return 0;
 }

@@ -1,13 +1,14 @@
 import { Command, Option } from 'commander';
-import { formatProblem } from '../config/load.js';
+import { formatProblem, validateConfigFile } from '../config/load.js';
 import type { Phase } from '../config/types.js';
-import { gatherConfig, loadFile } from './config-sources.js';
+import { gatherConfig } from './config-sources.js';
 import { applyPhase, PHASES } from './phases.js';
 import { renderConfig } from './show.js';
 import { createSystem } from './system.js';
 
 declare const ROS_VERSION: string;
 const version = typeof ROS_VERSION === 'string' ? ROS_VERSION : 'dev';
+const standardOutput = { out: (text: string) => process.stdout.write(text), err: (text: string) => process.stderr.write(text) };
 
 /** `ros`: the node's own tool. Each subcommand sets process.exitCode; nothing here calls process.exit mid-write. */
 function createProgram(): Command {
@@ -29,16 +30,7 @@ function createProgram(): Command {
     .argument('<file>', 'a cloud-config file')
     .description('Check a file against the configuration schema: exit 1 on an error, warnings for unknown keys')
     .action(async (file: string) => {
-      const loaded = await loadFile(file);
-      if (!loaded) {
-        process.stderr.write(`error: ${file}: no such file\n`);
-        process.exitCode = 2;
-        return;
-      }
-      for (const problem of loaded.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-      const errors = loaded.problems.filter((p) => p.severity === 'error').length;
-      if (errors > 0) process.exitCode = 1;
-      else process.stdout.write(`${file}: valid${loaded.problems.length ? ` (${loaded.problems.length} warning${loaded.problems.length === 1 ? '' : 's'})` : ''}\n`);
+      process.exitCode = await validateConfigFile(file, standardOutput);
     });
   config
     .command('apply')

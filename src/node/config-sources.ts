@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseKernelCmdline } from '../config/cmdline.js';
-import { checkConfig, parseConfigText, type LoadedConfig } from '../config/load.js';
+import { checkConfig, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { mergeConfigs } from '../config/merge.js';
 import type { NodeConfig } from '../config/types.js';
 
@@ -36,23 +36,11 @@ export async function gatherConfig(root: string): Promise<GatheredConfig> {
   ];
   const sources: LoadedConfig[] = [];
   for (const file of files) {
-    const loaded = await loadFile(file);
+    const loaded = await loadConfigFile(file);
     if (loaded) sources.push(loaded);
   }
   sources.push(await loadCmdline(at(SOURCE_PATHS.cmdline)));
   return { sources, merged: mergeConfigs(sources.map((s) => s.config)) };
-}
-
-/** One file, or undefined when it does not exist. */
-export async function loadFile(path: string): Promise<LoadedConfig | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return { source: path, config: {}, problems: [{ source: path, path: '', severity: 'error', message: `cannot be read: ${(error as Error).message}` }] };
-  }
-  return parseConfigText(text, path);
 }
 
 async function loadCmdline(path: string): Promise<LoadedConfig> {

@@ -10,7 +10,7 @@ import { setFallbackNameservers, setFallbackNtpServers } from './apply/network.j
 import { hashClearPasswords } from './apply/secure-sources.js';
 import type { StoredUserData } from './apply/user-data.js';
 import { authorizeKeys, setPassword } from './apply/users.js';
-import { gatherConfig, type GatheredConfig } from './config-sources.js';
+import { gatherConfig, SOURCE_PATHS, type GatheredConfig } from './config-sources.js';
 import type { NodeSystem } from './system.js';
 
 export const PHASES: readonly Phase[] = ['init', 'boot', 'runtime'];
@@ -68,7 +68,7 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
     userData = await fetchAndStoreUserData(system, gathered.merged.ros?.data_sources ?? []);
     if (userData) gathered = await gatherConfig(system.root);
   }
-  reportProblems(system, gathered, fail);
+  reportProblems(system, phase, gathered, fail);
   const config = withMetadata(gathered.merged, userData);
   if (phase === 'init') for (const key of NOT_APPLIED_KEYS.filter((k) => config[k] !== undefined)) system.log(`ros: warning: ${key}: accepted, not applied by this OS`);
   for (const step of STEPS) {
@@ -87,10 +87,11 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
   return { ok: !failed };
 }
 
-function reportProblems(system: NodeSystem, gathered: GatheredConfig, fail: (message: string) => void): void {
+/** Errors in every phase (each unit that skipped a key ends failed); warnings once, when the source is first read. */
+function reportProblems(system: NodeSystem, phase: Phase, gathered: GatheredConfig, fail: (message: string) => void): void {
   for (const problem of gathered.sources.flatMap((s) => s.problems)) {
     if (problem.severity === 'error') fail(formatProblem(problem).replace(/^error: /, ''));
-    else system.log(`ros: ${formatProblem(problem)}`);
+    else if (phase === 'init' || (phase === 'runtime' && problem.source.endsWith(SOURCE_PATHS.userData))) system.log(`ros: ${formatProblem(problem)}`);
   }
 }
 

@@ -33,10 +33,10 @@ write_files:
   - { path: /etc/e2e/plain, content: "plain text\\n", owner: "rancher:rancher", permissions: "0640" }
   - { path: /etc/e2e/b64, content: ${Buffer.from('base64 text\n').toString('base64')}, encoding: b64, permissions: "0600" }
   - { path: /etc/e2e/gz, content: !!binary ${gzipSync('gzip text\n').toString('base64')}, encoding: gzip, owner: "root:adm" }
-  - { path: /usr/local/bin/e2e-phase, encoding: gz+b64, permissions: "0755", content: ${gzipSync('#!/bin/sh\necho "$1 $(ip -4 -o addr show eth0 | grep -c inet)" >> /run/e2e-phases\n').toString('base64')} }
-init_cmd: ["/usr/local/bin/e2e-phase init"]
-boot_cmd: [["/usr/local/bin/e2e-phase", "boot"]]
-run_cmd: ["/usr/local/bin/e2e-phase run"]
+  - { path: /opt/e2e/phase, encoding: gz+b64, permissions: "0755", content: ${gzipSync('#!/bin/sh\necho "$1 $(ip -4 -o addr show eth0 | grep -c inet)" >> /run/e2e-phases\n').toString('base64')} }
+init_cmd: ["/opt/e2e/phase init"]
+boot_cmd: [["/opt/e2e/phase", "boot"]]
+run_cmd: ["/opt/e2e/phase run"]
 ros:
   modules: [dummy]
   sysctl: { vm.swappiness: "13" }
@@ -84,12 +84,12 @@ describe('a disk configured with every key, checked over SSH as rancher', () => 
   }, testTimeoutMs);
 
   it('wrote the files in all four encodings with their owners and modes', async () => {
-    const files = ['/etc/e2e/plain', '/etc/e2e/b64', '/etc/e2e/gz', '/usr/local/bin/e2e-phase'];
+    const files = ['/etc/e2e/plain', '/etc/e2e/b64', '/etc/e2e/gz', '/opt/e2e/phase'];
     expect((await sh(`sudo stat -c '%n %U:%G %a' ${files.join(' ')}`)).stdout.split('\n')).toEqual([
       '/etc/e2e/plain rancher:rancher 640',
       '/etc/e2e/b64 root:root 600',
       '/etc/e2e/gz root:adm 644',
-      '/usr/local/bin/e2e-phase root:root 755',
+      '/opt/e2e/phase root:root 755',
     ]);
     expect((await sh('sudo cat /etc/e2e/plain /etc/e2e/b64 /etc/e2e/gz')).stdout).toBe('plain text\nbase64 text\ngzip text');
   }, testTimeoutMs);
@@ -111,7 +111,8 @@ describe('a disk configured with every key, checked over SSH as rancher', () => 
     expect(hash).toMatch(/^\$6\$/);
     expect(verifyPassword(password, hash)).toBe(true);
     expect((await sh('sudo cat /oem/cloud-config.yaml')).stdout).toContain('# written by the e2e test');
-    const found = await sh(`sudo grep -r -l -F -- '${password}' /etc /oem /var /run /home /root /run/initramfs/ros 2>/dev/null`);
+    // The pattern goes on stdin: on sudo's command line it would be logged to the journal by sudo itself.
+    const found = await guest.run('sudo grep -r -l -F -f - /etc /oem /var /run /home /root /run/initramfs/ros 2>/dev/null', { input: `${password}\n` });
     expect(found.stdout).toBe('');
     expect(await journal()).not.toContain(password);
     expect((await sh('ros config show 2>/dev/null; sudo ros config show 2>/dev/null')).stdout).not.toMatch(new RegExp(`${password}|\\$6\\$`));
@@ -144,7 +145,7 @@ describe('the same machine with settings on the kernel command line and two bad 
   beforeAll(async () => {
     const cmdline = 'ros.hostname=from-cmdline ros.sysctl[vm.swappiness]=17 ros.modules=veth ros.dns_nameservers=9.9.9.9 ros.ntp_servers=ntp.cmdline.example.org ros.environment[E2E_PROXY]=http://cmdline:3128';
     const setup = [
-      `sudo grub-editenv /oem/grubenv set extra_cmdline='${cmdline}'`,
+      `sudo /usr/libexec/ros/grubenv /oem/grubenv 'extra_cmdline=${cmdline}'`,
       "printf 'hostname: [unclosed\\n' | sudo tee /oem/99-broken.yaml",
       "printf 'ros:\\n  sysctl: 5\\n' | sudo tee /oem/98-typed.yaml",
       'sync',

@@ -16,8 +16,8 @@ const GiB = 2 ** 30;
  * The installed system, looked at from inside: one disk built with a
  * cloud-config carrying a fresh SSH key; its raw form, enlarged before its
  * first boot, booted in one qemu session that reboots it several times (each
- * TCG boot costs a minute), then each format booted once. Until the node's
- * own configuration lands, the image gives the keys to root.
+ * TCG boot costs a minute), then each format booted once. The checks log in
+ * as rancher and look with sudo.
  */
 const work = mkdtempSync(join(tmpdir(), 'ros-disk-'));
 const key = join(work, 'id_ed25519');
@@ -39,7 +39,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('an installed disk, booted and looked at over SSH', () => {
   let guest: Guest;
   const sh = async (command: string) => {
-    const result = await guest.run(command);
+    const result = await guest.run(`sudo -n sh -c '${command.replace(/'/g, `'\\''`)}'`);
     return { ...result, stdout: result.stdout.trim() };
   };
 
@@ -48,7 +48,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
     const machine = join(work, 'machine.raw');
     copyFileSync(disks.raw!, machine);
     await execa('qemu-img', ['resize', '-f', 'raw', machine, '4G']);
-    guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'root' } });
+    guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
     await guest.waitForLogin();
   });
 

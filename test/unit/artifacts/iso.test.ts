@@ -37,6 +37,13 @@ describe('ISO input validation', () => {
     await expect(validateCloudConfig(path)).rejects.toThrow(new RegExp(`${name.replace('.', '\\.')} does not start with "#cloud-config"`));
   });
 
+  it('rejects a file a node would report at every boot: broken YAML, a wrong type, each with its key path', async () => {
+    await expect(validateCloudConfig(file('broken.yaml', '#cloud-config\nhostname: [a\n'))).rejects.toThrow(/broken\.yaml has 1 error:\n {2}- .*broken\.yaml: not valid YAML/);
+    await expect(validateCloudConfig(file('typed.yaml', '#cloud-config\nros:\n  sysctl: 5\n'))).rejects.toThrow(/typed\.yaml: ros\.sysctl: must be object/);
+    // An unknown key is only a warning, on the node as here.
+    expect(await validateCloudConfig(file('typo.yaml', '#cloud-config\nhostnme: a\n'))).toMatch(/typo\.yaml$/);
+  });
+
   it('rejects a missing cloud-config and a directory, naming the path', async () => {
     await expect(validateCloudConfig(join(dir, 'absent.yaml'))).rejects.toThrow(/cloud-config file not found: .*absent\.yaml/);
     await expect(validateCloudConfig(dir)).rejects.toThrow(/not a regular file/);

@@ -210,3 +210,9 @@ describe('readKernelCmdline', () => {
     expect(result.problems).toEqual([expect.stringContaining('/nonexistent/cmdline')]);
   });
 });
+
+describe('the OS boot arguments that share the prefix', () => {
+  it('are neither settings nor problems', () => {
+    expect(parseKernelCmdline('root=ros:LABEL=COS_STATE ros.image=active ros.fallback ros.hostname=n1')).toEqual({ config: { hostname: 'n1' }, problems: [] });
+  });
+});
