@@ -126,7 +126,7 @@ function buildMediumArgs(options: QemuOptions, drives: DriveArgs): string[] {
     // bootindex rather than -boot order: OVMF honours bootindex, and it also puts the CD ahead of anything else for SeaBIOS.
     return [
       '-drive', `file=${escapeOptionValue(options.artifact)},if=none,id=boot0,media=cdrom,readonly=on`,
-      '-device', 'ide-cd,drive=boot0,bootindex=0',
+      '-device', `ide-cd,drive=boot0,bus=${drives.nextIdeBus()},bootindex=0`,
     ];
   }
   return drives.attach(
@@ -135,10 +135,16 @@ function buildMediumArgs(options: QemuOptions, drives: DriveArgs): string[] {
   );
 }
 
-/** Numbers drives and adds the virtio-scsi controller once, before the first SCSI disk. */
+/** Numbers drives, adds the virtio-scsi controller once, before the first SCSI disk, and gives each IDE device a bus of its own. */
 class DriveArgs {
   private count = 0;
   private scsiController = false;
+  private ideBuses = 0;
+
+  /** q35's AHCI ports (ide.0 … ide.5) take one device each: a second CD-ROM on ide.0 would be refused. */
+  nextIdeBus(): string {
+    return `ide.${this.ideBuses++}`;
+  }
 
   attach(drive: DriveOptions, boot?: { id: string; bootindex: number }): string[] {
     const id = boot?.id ?? `drive${++this.count}`;
@@ -152,7 +158,7 @@ class DriveArgs {
     if (drive.snapshot) settings.push('snapshot=on');
     const bootindex = boot ? `,bootindex=${boot.bootindex}` : '';
     const args = ['-drive', settings.join(',')];
-    if (media === 'cdrom') return [...args, '-device', `ide-cd,drive=${id}${bootindex}`];
+    if (media === 'cdrom') return [...args, '-device', `ide-cd,drive=${id},bus=${this.nextIdeBus()}${bootindex}`];
     switch (bus) {
       case 'virtio':
         return [...args, '-device', `virtio-blk-pci,drive=${id}${bootindex}`];
@@ -164,7 +170,7 @@ class DriveArgs {
       case 'nvme':
         return [...args, '-device', `nvme,drive=${id},serial=${id}${bootindex}`];
       case 'ide':
-        return [...args, '-device', `ide-hd,drive=${id}${bootindex}`];
+        return [...args, '-device', `ide-hd,drive=${id},bus=${this.nextIdeBus()}${bootindex}`];
     }
   }
 }

@@ -23,7 +23,7 @@ describe('buildQemuArgs', () => {
       '-serial', 'stdio',
       '-no-reboot',
       '-drive', 'file=/out/ros.iso,if=none,id=boot0,media=cdrom,readonly=on',
-      '-device', 'ide-cd,drive=boot0,bootindex=0',
+      '-device', 'ide-cd,drive=boot0,bus=ide.0,bootindex=0',
       '-netdev', 'user,id=net0',
       '-device', 'virtio-net-pci,netdev=net0,romfile=',
       '-device', 'virtio-rng-pci',
@@ -54,7 +54,7 @@ describe('buildQemuArgs', () => {
   it('attaches the boot disk on the bus asked for, with the SCSI controller once', () => {
     const disk: QemuOptions = { ...iso, artifact: '/out/d.raw', kind: 'disk' };
     expect(valuesOf(buildQemuArgs({ ...disk, diskBus: 'nvme' }), '-device')).toContain('nvme,drive=boot0,serial=boot0,bootindex=0');
-    expect(valuesOf(buildQemuArgs({ ...disk, diskBus: 'ide' }), '-device')).toContain('ide-hd,drive=boot0,bootindex=0');
+    expect(valuesOf(buildQemuArgs({ ...disk, diskBus: 'ide' }), '-device')).toContain('ide-hd,drive=boot0,bus=ide.0,bootindex=0');
     const scsi = valuesOf(buildQemuArgs({ ...disk, diskBus: 'scsi', drives: [{ file: '/tmp/data.raw', bus: 'scsi' }] }), '-device');
     expect(scsi.filter((device) => device.startsWith('virtio-scsi-pci'))).toEqual(['virtio-scsi-pci,id=scsi0']);
     expect(scsi).toContain('scsi-hd,drive=boot0,bus=scsi0.0,bootindex=0');
@@ -76,8 +76,8 @@ describe('buildQemuArgs', () => {
       'file=/tmp/scratch,,1.qcow2,if=none,id=drive2,format=qcow2,snapshot=on',
       'file=/tmp/ro.raw,if=none,id=drive3,format=raw,readonly=on',
     ]);
-    expect(valuesOf(args, '-device')).toEqual(expect.arrayContaining(['ide-cd,drive=drive1', 'virtio-blk-pci,drive=drive2', 'virtio-blk-pci,drive=drive3']));
-    expect(valuesOf(args, '-device').filter((device) => device.includes('bootindex'))).toEqual(['ide-cd,drive=boot0,bootindex=0']);
+    expect(valuesOf(args, '-device')).toEqual(expect.arrayContaining(['ide-cd,drive=drive1,bus=ide.1', 'virtio-blk-pci,drive=drive2', 'virtio-blk-pci,drive=drive3']));
+    expect(valuesOf(args, '-device').filter((device) => device.includes('bootindex'))).toEqual(['ide-cd,drive=boot0,bus=ide.0,bootindex=0']);
   });
 
   it('uses qemu\'s default CPU model under TCG and max under KVM, unless one is named', () => {
