@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { deriveGuid, findPartition, SECTOR, type DiskLayout, type Partition } from '../disk/layout.js';
+import { IMAGE_FILES, slotDir } from '../disk/slots.js';
 import { patchBootSector, patchCoreImage } from '../disk/bios-boot.js';
 import { buildMke2fsArgs } from '../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../tools/sgdisk.js';
@@ -34,7 +35,6 @@ import type { RootfsArtifacts } from './squashfs.js';
 const ESP_LABEL = 'COS_GRUB';
 const ESP_PREFIX = '/grub';
 /** The slot directories on COS_STATE and COS_RECOVERY. */
-const IMAGE_FILES = { squashfsPath: 'rootfs.squashfs', kernelPath: 'vmlinuz', initrdPath: 'initrd' } as const;
 
 /** What writing the disk itself runs (before any format's conversion), with the Debian package of each. */
 export const DISK_BUILDER = {
@@ -124,11 +124,11 @@ async function stagePartitions(stage: string, input: DiskInput): Promise<StagedC
     await chmod(join(oem, 'cloud-config.yaml'), 0o600);
   }
   const recovery = join(stage, 'recovery');
-  await stageSlot(join(recovery, 'cOS', 'recovery'), input.rootfs, 'link');
+  await stageSlot(join(recovery, slotDir('recovery')), input.rootfs, 'link');
   const state = join(stage, 'state');
   // active may share the cache's blocks on the host; passive is a copy, so the two slots never share an inode on disk.
-  await stageSlot(join(state, 'cOS', 'active'), input.rootfs, 'link');
-  await stageSlot(join(state, 'cOS', 'passive'), input.rootfs, 'copy');
+  await stageSlot(join(state, slotDir('active')), input.rootfs, 'link');
+  await stageSlot(join(state, slotDir('passive')), input.rootfs, 'copy');
   for (const dir of [oem, recovery, state]) await stampTree(dir, input.epoch);
   return { oem, recovery, state };
 }

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { formatProblem, validateConfigFile } from '../config/load.js';
 import type { Phase } from '../config/types.js';
 import { gatherConfig } from './config-sources.js';
+import { rollback } from './commands/rollback.js';
+import { readStatus, renderStatus } from './commands/status.js';
 import { applyPhase, PHASES } from './phases.js';
 import { renderConfig } from './show.js';
 import { createSystem } from './system.js';
@@ -12,7 +14,7 @@ const standardOutput = { out: (text: string) => process.stdout.write(text), err:
 
 /** `ros`: the node's own tool. Each subcommand sets process.exitCode; nothing here calls process.exit mid-write. */
 function createProgram(): Command {
-  const program = new Command('ros').description('The RancherOS node tool: configuration (and, to come, install and upgrade).').version(version);
+  const program = new Command('ros').description('The RancherOS node tool: configuration, status and rollback (install and upgrade: to come).').version(version);
   // A root other than / lets the tool be tried on an unpacked image; the node's units never set it.
   program.addOption(new Option('--root <dir>', 'apply to and read from this root instead of /').default('/').hideHelp());
   const config = program.command('config').description('Show, check and apply the node configuration (CONFIG.md)');
@@ -39,6 +41,20 @@ function createProgram(): Command {
     .action(async (options: { phase: Phase }) => {
       const { ok } = await applyPhase(createSystem(program.opts<{ root: string }>().root), options.phase);
       if (!ok) process.exitCode = 1;
+    });
+  program
+    .command('status')
+    .description('The booted slot, each image (active, passive, recovery) with its name and version, the last slot change, and whether this boot is a fallback')
+    .option('--json', 'print JSON instead of text')
+    .action(async (options: { json?: boolean }) => {
+      const status = await readStatus(createSystem(program.opts<{ root: string }>().root));
+      process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+    });
+  program
+    .command('rollback')
+    .description('Make the passive image active for the next boot and by default (the active one becomes passive)')
+    .action(async () => {
+      process.stdout.write(`${await rollback(createSystem(program.opts<{ root: string }>().root))}\n`);
     });
   return program;
 }

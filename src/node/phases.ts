@@ -40,8 +40,9 @@ const STEPS: readonly Step[] = [
   // Runtime too: a password in a cloud's user data arrives only then.
   { key: 'ros.password', phases: ['init', 'boot', 'runtime'], wanted: (c) => Boolean(c.ros?.password), apply: ({ system, config }) => setPassword(system, config.ros!.password!) },
   { key: 'ssh_authorized_keys', phases: ['boot', 'runtime'], wanted: (c) => Boolean(c.ssh_authorized_keys?.length), apply: applyKeys },
-  { key: 'ros.dns_nameservers', phases: ['boot'], wanted: (c) => Boolean(c.ros?.dns_nameservers?.length), apply: ({ system, config }) => setFallbackNameservers(system.root, config.ros!.dns_nameservers!) },
-  { key: 'ros.ntp_servers', phases: ['boot'], wanted: (c) => Boolean(c.ros?.ntp_servers?.length), apply: ({ system, config }) => setFallbackNtpServers(system.root, config.ros!.ntp_servers!) },
+  // Init too: timesyncd starts before the boot phase can run (sysinit.target), and DNS costs nothing to set early.
+  { key: 'ros.dns_nameservers', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.dns_nameservers?.length), apply: ({ system, config }) => setFallbackNameservers(system.root, config.ros!.dns_nameservers!) },
+  { key: 'ros.ntp_servers', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.ntp_servers?.length), apply: ({ system, config }) => setFallbackNtpServers(system.root, config.ros!.ntp_servers!) },
   { key: 'init_cmd', phases: ['init'], wanted: (c) => Boolean(c.init_cmd?.length), apply: ({ system, config }) => runCommands(system, 'init_cmd', config.init_cmd!, commandEnvironment(config.ros?.environment)) },
   { key: 'boot_cmd', phases: ['boot'], wanted: (c) => Boolean(c.boot_cmd?.length), apply: ({ system, config }) => runCommands(system, 'boot_cmd', config.boot_cmd!, commandEnvironment(config.ros?.environment)) },
   { key: 'run_cmd', phases: ['runtime'], wanted: (c) => Boolean(c.run_cmd?.length), apply: ({ system, config }) => runCommands(system, 'run_cmd', config.run_cmd!, commandEnvironment(config.ros?.environment)) },

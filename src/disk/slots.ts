@@ -1,0 +1,21 @@
+/**
+ * Where the OS images live on an installed disk: the disk builder writes
+ * them, `ros` (status, rollback, and upgrade next) reads and swaps them, GRUB
+ * (iso/disk-grub.cfg.hbs) and the initramfs (30ros-root) boot them by these
+ * names. One image is a directory, so a swap is a rename.
+ */
+export type SlotName = 'active' | 'passive' | 'recovery';
+
+/** The slots on COS_STATE, the one on COS_RECOVERY. */
+export const STATE_SLOTS: readonly SlotName[] = ['active', 'passive'];
+
+/** A slot's directory relative to its partition's root. */
+export function slotDir(slot: SlotName): string {
+  return `cOS/${slot}`;
+}
+
+/** The files of one image, by role. */
+export const IMAGE_FILES = { squashfsPath: 'rootfs.squashfs', kernelPath: 'vmlinuz', initrdPath: 'initrd' } as const;
+
+export const STATE_LABEL = 'COS_STATE';
+export const RECOVERY_LABEL = 'COS_RECOVERY';

@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RECOVERY_LABEL, STATE_LABEL, slotDir, type SlotName } from '../../disk/slots.js';
+import { readBootState, type BootState } from '../boot-state.js';
+import { readIdentity, readSlotIdentity, type ImageIdentity } from '../slots/image-identity.js';
+import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
+import { completeSwap, hasPendingSwap } from '../slots/swap.js';
+import type { NodeSystem } from '../system.js';
+
+export const LAST_CHANGE = 'cOS/last-change.json';
+
+/** What `ros rollback` (and `ros upgrade`, next) record on COS_STATE for `ros status`. */
+export interface SlotChange {
+  action: 'rollback' | 'upgrade';
+  /** ISO 8601. */
+  at: string;
+  result: string;
+}
+
+export interface NodeStatus {
+  boot: BootState;
+  slots: Partial<Record<SlotName, ImageIdentity>>;
+  lastChange?: SlotChange;
+}
+
+/** The booted slot, each image's identity, the last slot change, whether this boot is a fallback. */
+export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
+  const boot = await readBootState(system.root);
+  if (!boot.slot) return { boot, slots: {} };
+  const slots: NodeStatus['slots'] = {};
+  let lastChange: SlotChange | undefined;
+  const state = { knownMount: BOOT_STATE_MOUNT };
+  // Written to only when a power cut interrupted a swap, to finish it.
+  if (await withPartition(system, STATE_LABEL, { ...state, writable: false }, (dir) => hasPendingSwap(dir))) {
+    await withPartition(system, STATE_LABEL, { ...state, writable: true }, async (dir) => {
+      if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
+    });
+  }
+  await withPartition(system, STATE_LABEL, { ...state, writable: false }, async (dir) => {
+    for (const slot of ['active', 'passive'] as const) slots[slot] = await identify(system, boot, slot, join(dir, slotDir(slot)));
+    lastChange = await readFile(join(dir, LAST_CHANGE), 'utf8').then((t) => JSON.parse(t) as SlotChange, () => undefined);
+  });
+  await withPartition(system, RECOVERY_LABEL, { writable: false }, async (dir) => {
+    slots.recovery = await identify(system, boot, 'recovery', join(dir, slotDir('recovery')));
+  }).catch((error: Error) => (slots.recovery = { problem: error.message }));
+  return { boot, slots, lastChange };
+}
+
+/** The running image answers for itself; the others are looked into. */
+function identify(system: NodeSystem, boot: BootState, slot: SlotName, path: string): Promise<ImageIdentity> {
+  return slot === boot.slot ? readIdentity(system.root) : readSlotIdentity(system, path, slot);
+}
+
+export function renderStatus(status: NodeStatus): string {
+  if (!status.boot.slot) return 'booted: live medium (not an installed system)\n';
+  const lines = [`booted: ${status.boot.slot}${status.boot.fallback ? ' (FALLBACK: the active image did not boot)' : ''}`];
+  for (const slot of ['active', 'passive', 'recovery'] as const) {
+    const identity = status.slots[slot];
+    const text = !identity ? 'unknown' : identity.problem ? `unreadable (${identity.problem})` : `${identity.image ?? 'unknown image'} (version ${identity.version ?? 'unknown'})`;
+    lines.push(`${`${slot}:`.padEnd(10)}${text}`);
+  }
+  const change = status.lastChange;
+  lines.push(`last change: ${change ? `${change.action} at ${change.at}: ${change.result}` : 'none recorded'}`);
+  return `${lines.join('\n')}\n`;
+}
