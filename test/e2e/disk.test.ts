@@ -72,7 +72,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
     const size = Number((await sh('lsblk -bndo SIZE /dev/disk/by-label/COS_PERSISTENT')).stdout);
     expect(size).toBeGreaterThan(2 * GiB);
     const filesystem = Number((await sh("df -B1 --output=size /run/initramfs/ros/persistent | tail -1")).stdout);
-    expect(filesystem).toBeGreaterThan(0.95 * size);
+    expect(filesystem).toBeGreaterThan(0.9 * size); // ext4 keeps about 6 % for inode tables and its journal
   }, testTimeoutMs);
 
   it('keeps the persistent paths and forgets /etc across a reboot', async () => {
