@@ -7,9 +7,11 @@
  * qemu-img writes a random content id (`CID=xxxxxxxx`, up to 8 hex digits: it
  * prints it without leading zeros) into
  * it, and the only other thing that varies is the extent's file name. The CID
- * is replaced by one derived from the disk's content, with the same number of
- * characters, so nothing else in the file moves and no offset changes (the
- * extent header holds no checksum of the descriptor).
+ * is replaced by one derived from the disk's content, always 8 digits (keeping
+ * qemu's width made one conversion in 16 differ, when its random CID had a
+ * leading zero); the text after it moves by a few bytes inside the
+ * descriptor's NUL-padded region, so no offset outside it changes (the extent
+ * header holds no checksum of the descriptor).
  */
 
 const SECTOR = 512;
@@ -47,11 +49,10 @@ export function formatCid(cid: number): string {
 }
 
 /**
- * A copy of the descriptor region with `CID=` set to `cid`, written in as
- * many digits as the one there (its low bits, zero-padded), so the text keeps
- * its length. Refuses a descriptor without exactly one CID line of 1 to 8 hex
- * digits, so a change in what qemu-img writes fails the build rather than
- * being patched blindly.
+ * A copy of the descriptor region with `CID=` set to `cid` in 8 digits, the
+ * rest of the text after it and NULs to the region's end. Refuses a
+ * descriptor without exactly one CID line of 1 to 8 hex digits, so a change
+ * in what qemu-img writes fails the build rather than being patched blindly.
  */
 export function setVmdkDescriptorCid(region: Buffer, cid: number): Buffer {
   const text = descriptorText(region);
@@ -60,8 +61,10 @@ export function setVmdkDescriptorCid(region: Buffer, cid: number): Buffer {
   if (lines.length !== 1 || width < 1 || width > 8) {
     throw new Error(`expected one "CID=" line of 1 to 8 hex digits in the VMDK descriptor, found ${lines.map((m) => JSON.stringify(m[0])).join(', ') || 'none'}`);
   }
-  const valueOffset = lines[0]!.index! + 'CID='.length;
-  const patched = Buffer.from(region);
-  patched.write(formatCid(cid).slice(8 - width), valueOffset, width, 'latin1');
+  const start = lines[0]!.index!;
+  const patchedText = `${text.slice(0, start)}CID=${formatCid(cid)}${text.slice(start + 'CID='.length + width)}`;
+  if (patchedText.length > region.length) throw new Error('the VMDK descriptor region has no room for an 8-digit CID');
+  const patched = Buffer.alloc(region.length);
+  patched.write(patchedText, 0, 'latin1');
   return patched;
 }
