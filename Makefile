@@ -27,8 +27,9 @@ setup:
 
 # Compile only when a source changed: make skips tsc (12 s) when dist/.stamp is newer than every input.
 SOURCES := $(shell find src -name '*.ts' -o -name '*.json') tsconfig.json package-lock.json
-# The node's tool `ros`, bundled into the ros layer's context (images/ros).
-ROS_BUNDLE := images/ros/files/usr/lib/ros/ros.cjs
+# The node's tool `ros`, bundled into the ros layer's context (images/ros): ros.cjs and ros-upgrade.cjs.
+ROS_BUNDLE_DIR := images/ros/files/usr/lib/ros
+ROS_BUNDLE := $(ROS_BUNDLE_DIR)/ros.cjs
 compile: setup dist/.stamp $(ROS_BUNDLE)
 dist/.stamp: $(SOURCES)
 	npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
@@ -95,8 +96,8 @@ bench-publish: compile
 # REPO:TAG and the ros-build/* layer images included: `make prune` removes the layer images
 # and caches this spec no longer uses, `make prune FLAGS=--all` all that ros-build made.
 clean:
-	@echo "clean: removing build/ (media, manifest, logs, build/.cache, test outputs) dist/ (compiled CLI) and $(ROS_BUNDLE); engine images stay: make prune"
-	rm -rf build dist $(ROS_BUNDLE)
+	@echo "clean: removing build/ (media, manifest, logs, build/.cache, test outputs) dist/ (compiled CLI) and $(ROS_BUNDLE_DIR); engine images stay: make prune"
+	rm -rf build dist $(ROS_BUNDLE_DIR)
 
 # prune: the layer images, cache directories and output records no plan of this spec uses;
 # what running builds use stays. FLAGS=--dry-run lists them, FLAGS=--all removes all ros-build made.

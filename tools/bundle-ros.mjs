@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { chmod, mkdir, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const out = process.argv[2] ?? 'images/ros/files/usr/lib/ros/ros.cjs';
 const { version } = JSON.parse(await readFile('package.json', 'utf8'));
@@ -26,21 +26,28 @@ const precompiledValidator = {
   },
 };
 
+// The upgrade code (registry client, verifier) is a file of its own, loaded by
+// `ros upgrade` only: in the main file it would double what every start parses.
+const upgradeOut = join(dirname(out), 'ros-upgrade.cjs');
+const separateUpgrade = {
+  name: 'separate-upgrade',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.\/upgrade\/check\.js$/ }, () => ({ path: './ros-upgrade.cjs', external: true }));
+  },
+};
+
+const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', plugins: [precompiledValidator] };
 await mkdir(dirname(out), { recursive: true });
-// Written beside the target and renamed: a failed bundle never leaves half a file in the context.
+// Written beside the targets and renamed: a failed bundle never leaves half a file in the context.
+await build({ ...common, entryPoints: ['src/node/upgrade/check.ts'], outfile: `${upgradeOut}.tmp` });
 await build({
+  ...common,
   entryPoints: ['src/node/cli.ts'],
   outfile: `${out}.tmp`,
-  bundle: true,
-  platform: 'node',
-  target: 'node18',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'none',
   banner: { js: '#!/usr/bin/env node' },
   define: { ROS_VERSION: JSON.stringify(version) },
-  plugins: [precompiledValidator],
-  logLevel: 'warning',
+  plugins: [precompiledValidator, separateUpgrade],
 });
 await chmod(`${out}.tmp`, 0o755);
+await rename(`${upgradeOut}.tmp`, upgradeOut);
 await rename(`${out}.tmp`, out);

@@ -14,7 +14,7 @@ const standardOutput = { out: (text: string) => process.stdout.write(text), err:
 
 /** `ros`: the node's own tool. Each subcommand sets process.exitCode; nothing here calls process.exit mid-write. */
 function createProgram(): Command {
-  const program = new Command('ros').description('The RancherOS node tool: configuration, status and rollback (install and upgrade: to come).').version(version);
+  const program = new Command('ros').description('The RancherOS node tool: configuration, status, rollback, upgrade checks (install and the upgrade itself: to come).').version(version);
   // A root other than / lets the tool be tried on an unpacked image; the node's units never set it.
   program.addOption(new Option('--root <dir>', 'apply to and read from this root instead of /').default('/').hideHelp());
   const config = program.command('config').description('Show, check and apply the node configuration (CONFIG.md)');
@@ -55,6 +55,24 @@ function createProgram(): Command {
     .description('Make the passive image active for the next boot and by default (the active one becomes passive)')
     .action(async () => {
       process.stdout.write(`${await rollback(createSystem(program.opts<{ root: string }>().root))}\n`);
+    });
+  program
+    .command('upgrade')
+    .description('Upgrade to an OS image from a registry. For now --dry-run only: resolve the image, check its cosign signature, and write nothing')
+    .option('--image <ref>', 'the image (default: ros.upgrade.image, else the IMAGE of /usr/lib/ros-release)')
+    .option('--key <pub>', 'a cosign public key file; set (here or as ros.upgrade.verify_key), an image without a valid signature is refused')
+    .option('--allow-http', 'talk plain HTTP to a registry that is not on loopback')
+    .option('--dry-run', 'check the image and its signature, write nothing')
+    .action(async (options: { image?: string; key?: string; allowHttp?: boolean; dryRun?: boolean }) => {
+      if (!options.dryRun) {
+        process.stderr.write('ros: error: writing a new image into the passive slot is not built yet; `ros upgrade --dry-run` checks an image and its signature\n');
+        process.exitCode = 2;
+        return;
+      }
+      // Loaded here only: the registry client and the verifier are not needed at boot.
+      const { checkUpgrade, renderCheck } = await import('./upgrade/check.js');
+      const check = await checkUpgrade(createSystem(program.opts<{ root: string }>().root), { image: options.image, key: options.key, allowHttp: Boolean(options.allowHttp) });
+      process.stdout.write(renderCheck(check));
     });
   return program;
 }

@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readPublicKey } from '../../publish/cosign/key-file.js';
+import { MANIFEST_MEDIA_TYPES, RegistryClient } from '../../publish/registry/client.js';
+import { formatReference, parseReference, withDigest } from '../../publish/registry/reference.js';
+import { verifyImageSignature } from '../../publish/verify.js';
+import { gatherConfig } from '../config-sources.js';
+import { parseKeyValues } from '../slots/image-identity.js';
+import type { NodeSystem } from '../system.js';
+
+export interface UpgradeRequest {
+  /** Default: ros.upgrade.image, else the IMAGE of /usr/lib/ros-release. */
+  image?: string;
+  /** A cosign public key (PEM inline or a path); default ros.upgrade.verify_key. */
+  key?: string;
+  allowHttp: boolean;
+}
+
+export interface UpgradeCheck {
+  reference: string;
+  digest: string;
+  /** The key the signature verified with, or undefined when no key is configured (nothing was checked). */
+  verifiedWith?: string;
+  layers: number;
+  compressedBytes: number;
+}
+
+/**
+ * Everything an upgrade does before it writes: which image, which digest,
+ * whether a cosign signature by the configured key names that digest. A
+ * missing or wrong signature throws (VerificationError) and nothing is written.
+ */
+export async function checkUpgrade(system: NodeSystem, request: UpgradeRequest): Promise<UpgradeCheck> {
+  const { merged } = await gatherConfig(system.root);
+  const image = request.image ?? merged.ros?.upgrade?.image ?? (await readReleaseImage(system.root));
+  if (!image) throw new Error('no image to upgrade to: pass --image REF or set ros.upgrade.image (/usr/lib/ros-release names none)');
+  const ref = parseReference(image);
+  const client = await RegistryClient.connect(ref, { allowHttp: request.allowHttp, onRetry: (message) => system.log(`ros: ${message}`) });
+  const digest = ref.digest ?? (await client.resolveDigest(ref.tag!));
+  if (!digest) throw new Error(`${formatReference(ref)} is not in the registry`);
+  const keySource = request.key ?? merged.ros?.upgrade?.verify_key;
+  let verifiedWith: string | undefined;
+  if (keySource) {
+    const { pem, name } = await readKey(keySource);
+    await verifyImageSignature(client, withDigest(ref, digest), readPublicKey(pem, name));
+    verifiedWith = name;
+  }
+  const manifest = await client.getManifest(digest, MANIFEST_MEDIA_TYPES);
+  const layers = (JSON.parse(manifest?.bytes.toString() ?? '{}') as { layers?: Array<{ size?: number }> }).layers ?? [];
+  return { reference: formatReference(ref), digest, verifiedWith, layers: layers.length, compressedBytes: layers.reduce((sum, l) => sum + (l.size ?? 0), 0) };
+}
+
+async function readReleaseImage(root: string): Promise<string | undefined> {
+  return parseKeyValues(await readFile(join(root, 'usr/lib/ros-release'), 'utf8').catch(() => '')).IMAGE;
+}
+
+/** ros.upgrade.verify_key is a PEM inline or a path to one. */
+async function readKey(source: string): Promise<{ pem: string; name: string }> {
+  if (source.includes('-----BEGIN')) return { pem: source, name: 'ros.upgrade.verify_key' };
+  return { pem: await readFile(source, 'utf8'), name: source };
+}
+
+export function renderCheck(check: UpgradeCheck): string {
+  const signature = check.verifiedWith ? `signature verified with ${check.verifiedWith}` : 'signature NOT checked (no ros.upgrade.verify_key or --key)';
+  return `${check.reference} (${check.digest}): ${signature}; ${check.layers} layers, ${(check.compressedBytes / 2 ** 20).toFixed(1)} MiB to pull\n`;
+}
