@@ -58,11 +58,7 @@ async function loadCmdline(path: string): Promise<LoadedConfig> {
 }
 
 /** `*.yaml` and `*.yml` in a directory, sorted so `10-x.yaml` comes before `20-y.yaml`. */
-async function listYaml(dir: string): Promise<string[]> {
-  try {
-    const names = await readdir(dir);
-    return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => join(dir, n));
-  } catch {
-    return [];
-  }
+export async function listYaml(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => join(dir, n));
 }

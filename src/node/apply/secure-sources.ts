@@ -1,7 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { SOURCE_PATHS } from '../config-sources.js';
+import { listYaml, SOURCE_PATHS } from '../config-sources.js';
 import { hashPassword, isCryptHash } from '../crypt.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
@@ -41,9 +41,4 @@ export function hashPasswordInText(text: string): string | undefined {
   if (typeof password !== 'string' || password === '' || isCryptHash(password)) return undefined;
   document.setIn(['ros', 'password'], hashPassword(password));
   return document.toString();
-}
-
-async function listYaml(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => join(dir, n));
 }
