@@ -30,16 +30,22 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   const slots: NodeStatus['slots'] = {};
   let lastChange: SlotChange | undefined;
   const state = { knownMount: BOOT_STATE_MOUNT };
-  // Written to only when a power cut interrupted a swap, to finish it.
-  if (await withPartition(system, STATE_LABEL, { ...state, writable: false }, (dir) => hasPendingSwap(dir))) {
-    await withPartition(system, STATE_LABEL, { ...state, writable: true }, async (dir) => {
-      if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
-    });
-  }
-  await withPartition(system, STATE_LABEL, { ...state, writable: false }, async (dir) => {
+  const readState = async (dir: string) => {
     for (const slot of ['active', 'passive'] as const) slots[slot] = await identify(system, boot, slot, join(dir, slotDir(slot)));
     lastChange = await readFile(join(dir, LAST_CHANGE), 'utf8').then((t) => JSON.parse(t) as SlotChange, () => undefined);
+  };
+  // One read-only look, unless a power cut interrupted a swap: then it is finished first, read-write.
+  const pending = await withPartition(system, STATE_LABEL, { ...state, writable: false }, async (dir) => {
+    if (await hasPendingSwap(dir)) return true;
+    await readState(dir);
+    return false;
   });
+  if (pending) {
+    await withPartition(system, STATE_LABEL, { ...state, writable: true }, async (dir) => {
+      if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
+      await readState(dir);
+    });
+  }
   await withPartition(system, RECOVERY_LABEL, { writable: false }, async (dir) => {
     slots.recovery = await identify(system, boot, 'recovery', join(dir, slotDir('recovery')));
   }).catch((error: Error) => (slots.recovery = { problem: error.message }));
