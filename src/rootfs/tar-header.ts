@@ -42,6 +42,11 @@ export function parseHeader(block: Buffer): TarHeader {
 
 /** The `path` record of a pax extended header, which overrides the ustar name. */
 export function parsePaxPath(data: Buffer): string | undefined {
+  return parsePaxRecord(data, 'path');
+}
+
+/** One record (`path`, `linkpath`, …) of a pax extended header. */
+export function parsePaxRecord(data: Buffer, key: string): string | undefined {
   let offset = 0;
   while (offset < data.length) {
     const space = data.indexOf(0x20, offset);
@@ -50,7 +55,7 @@ export function parsePaxPath(data: Buffer): string | undefined {
     if (!Number.isFinite(length) || length <= 0) break;
     const record = data.subarray(space + 1, offset + length - 1);
     const equals = record.indexOf(0x3d);
-    if (equals !== -1 && record.toString('utf8', 0, equals) === 'path') {
+    if (equals !== -1 && record.toString('utf8', 0, equals) === key) {
       return record.toString('utf8', equals + 1);
     }
     offset += length;
@@ -92,6 +97,16 @@ export function clampHeaderMtime(header: Buffer, max: number): Buffer {
   writeOctal(clamped, max, 136, 12);
   writeChecksum(clamped);
   return clamped;
+}
+
+/** The header of a hard link turned into a regular file of `size` bytes (its owner, mode and times kept). */
+export function asRegularFile(header: Buffer, size: number): Buffer {
+  const file = Buffer.from(header);
+  file.write('0', 156, 1, 'ascii');
+  file.fill(0, 157, 257);
+  writeOctal(file, size, 124, 12);
+  writeChecksum(file);
+  return file;
 }
 
 /** Header plus padded data for a small entry we write ourselves (root-owned). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../errors.js';
 import { findCredentials, type Credentials } from './credentials.js';
@@ -142,6 +142,35 @@ export class RegistryClient {
     const bytes = Buffer.from(await res.arrayBuffer());
     if (sha256Digest(bytes) !== digest) throw new Error(`blob ${digest} from ${this.registry} does not match its digest`);
     return bytes;
+  }
+
+  /**
+   * A blob of any size (an image layer) as a stream, for a consumer that
+   * reads it once: its sha256 is computed on the way and the stream fails at
+   * its end when the bytes do not match the digest, so whatever was made from
+   * them must be thrown away by the consumer. Only the request is retried; a
+   * connection lost mid-stream fails the stream.
+   */
+  async openBlob(digest: string): Promise<Readable> {
+    const res = await this.request('GET', `blobs/${digest}`);
+    if (res.status === 404) throw new NotFoundError(`blob ${digest} is not in ${this.registry}/${this.repository}`);
+    await this.check(res, [200], `fetch blob ${digest}`);
+    if (!res.body) throw new Error(`registry ${this.registry} sent no body for blob ${digest}`);
+    const hash = createHash('sha256');
+    const registry = this.registry;
+    const verify = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+      flush(callback) {
+        const actual = `sha256:${hash.digest('hex')}`;
+        callback(actual === digest ? null : new Error(`blob ${digest} from ${registry} does not match its digest (got ${actual})`));
+      },
+    });
+    const source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    source.on('error', (error) => verify.destroy(new Error(`blob ${digest} from ${registry}: ${error.message}`)));
+    return source.pipe(verify);
   }
 
   /** Paths are relative to the repository; an absolute one ("/v2/") is taken as is. */
