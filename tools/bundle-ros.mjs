@@ -32,14 +32,14 @@ const upgradeOut = join(dirname(out), 'ros-upgrade.cjs');
 const separateUpgrade = {
   name: 'separate-upgrade',
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^\.\/upgrade\/check\.js$/ }, () => ({ path: './ros-upgrade.cjs', external: true }));
+    pluginBuild.onResolve({ filter: /^\.\/upgrade\/index\.js$/ }, () => ({ path: './ros-upgrade.cjs', external: true }));
   },
 };
 
 const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', plugins: [precompiledValidator] };
 await mkdir(dirname(out), { recursive: true });
 // Written beside the targets and renamed: a failed bundle never leaves half a file in the context.
-await build({ ...common, entryPoints: ['src/node/upgrade/check.ts'], outfile: `${upgradeOut}.tmp` });
+await build({ ...common, entryPoints: ['src/node/upgrade/index.ts'], outfile: `${upgradeOut}.tmp` });
 await build({
   ...common,
   entryPoints: ['src/node/cli.ts'],

@@ -14,6 +14,14 @@ export function slotDir(slot: SlotName): string {
   return `cOS/${slot}`;
 }
 
+/**
+ * Where `ros upgrade` writes a new image before it takes a slot's place (on
+ * COS_STATE, or COS_RECOVERY for --recovery), and where a replaced recovery
+ * image is parked until its successor is in place.
+ */
+export const TRANSITION_DIR = 'cOS/transition';
+export const PARKED_DIR = 'cOS/.previous';
+
 /** The files of one image, by role. */
 export const IMAGE_FILES = { squashfsPath: 'rootfs.squashfs', kernelPath: 'vmlinuz', initrdPath: 'initrd' } as const;
 

@@ -14,7 +14,7 @@ const standardOutput = { out: (text: string) => process.stdout.write(text), err:
 
 /** `ros`: the node's own tool. Each subcommand sets process.exitCode; nothing here calls process.exit mid-write. */
 function createProgram(): Command {
-  const program = new Command('ros').description('The RancherOS node tool: configuration, status, rollback, upgrade checks (install and the upgrade itself: to come).').version(version);
+  const program = new Command('ros').description('The RancherOS node tool: configuration, status, upgrade and rollback.').version(version);
   // A root other than / lets the tool be tried on an unpacked image; the node's units never set it.
   program.addOption(new Option('--root <dir>', 'apply to and read from this root instead of /').default('/').hideHelp());
   const config = program.command('config').description('Show, check and apply the node configuration (CONFIG.md)');
@@ -58,21 +58,23 @@ function createProgram(): Command {
     });
   program
     .command('upgrade')
-    .description('Upgrade to an OS image from a registry. For now --dry-run only: resolve the image, check its cosign signature, and write nothing')
+    .description('Upgrade to an OS image from a registry: pull it (its cosign signature checked when a key is set), write it beside the running system, make it active (the running image becomes passive) and reboot; a boot of it that does not complete falls back to the previous image')
     .option('--image <ref>', 'the image (default: ros.upgrade.image, else the IMAGE of /usr/lib/ros-release)')
     .option('--key <pub>', 'a cosign public key file; set (here or as ros.upgrade.verify_key), an image without a valid signature is refused')
     .option('--allow-http', 'talk plain HTTP to a registry that is not on loopback')
     .option('--dry-run', 'check the image and its signature, write nothing')
-    .action(async (options: { image?: string; key?: string; allowHttp?: boolean; dryRun?: boolean }) => {
-      if (!options.dryRun) {
-        process.stderr.write('ros: error: writing a new image into the passive slot is not built yet; `ros upgrade --dry-run` checks an image and its signature\n');
-        process.exitCode = 2;
+    .option('--recovery', 'replace the recovery image instead of the active one')
+    .option('--no-reboot', 'do not reboot afterwards (the new image starts at the next boot)')
+    .action(async (options: { image?: string; key?: string; allowHttp?: boolean; dryRun?: boolean; recovery?: boolean; reboot: boolean }) => {
+      // Loaded here only: the registry client, the verifier and the image writer are not needed at boot.
+      const { checkUpgrade, renderCheck, upgradeSystem } = await import('./upgrade/index.js');
+      const system = createSystem(program.opts<{ root: string }>().root);
+      const request = { image: options.image, key: options.key, allowHttp: Boolean(options.allowHttp) };
+      if (options.dryRun) {
+        process.stdout.write(renderCheck(await checkUpgrade(system, request)));
         return;
       }
-      // Loaded here only: the registry client and the verifier are not needed at boot.
-      const { checkUpgrade, renderCheck } = await import('./upgrade/check.js');
-      const check = await checkUpgrade(createSystem(program.opts<{ root: string }>().root), { image: options.image, key: options.key, allowHttp: Boolean(options.allowHttp) });
-      process.stdout.write(renderCheck(check));
+      process.stdout.write(await upgradeSystem(system, { ...request, recovery: Boolean(options.recovery), reboot: options.reboot }));
     });
   return program;
 }

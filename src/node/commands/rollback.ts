@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import { STATE_LABEL } from '../../disk/slots.js';
 import { readBootState } from '../boot-state.js';
-import { BOOT_STATE_MOUNT, mustRun, withPartition } from '../slots/partitions.js';
+import { clearBootChoices } from '../slots/grubenv.js';
+import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
 import { swapSlots } from '../slots/swap.js';
+import { cleanInterruptedUpgrade } from '../slots/transition.js';
 import type { NodeSystem } from '../system.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { LAST_CHANGE, type SlotChange } from './status.js';
-
-const GRUBENV = '/oem/grubenv';
-const GRUBENV_TOOL = '/usr/libexec/ros/grubenv';
 
 /**
  * Passive becomes active (and active passive): the next boot and the default
@@ -19,9 +18,10 @@ export async function rollback(system: NodeSystem): Promise<string> {
   const boot = await readBootState(system.root);
   if (!boot.slot) throw new Error('not an installed system (booted from a live medium): nothing to roll back');
   if (boot.slot === 'recovery') throw new Error('booted from recovery: reboot into active or passive first (or upgrade)');
-  await mustRun(system, GRUBENV_TOOL, [join(system.root, GRUBENV), 'boot_pending=', 'next_entry=', 'saved_entry=']);
+  await clearBootChoices(system);
   const change: SlotChange = { action: 'rollback', at: new Date().toISOString(), result: `passive became active (booted from ${boot.slot}${boot.fallback ? ' as a fallback' : ''})` };
   await withPartition(system, STATE_LABEL, { writable: true, knownMount: BOOT_STATE_MOUNT }, async (dir) => {
+    for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
     await swapSlots(dir, 'active', 'passive');
     await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
   });

@@ -15,6 +15,9 @@ export interface SlotChange {
   /** ISO 8601. */
   at: string;
   result: string;
+  /** For an upgrade: the image written, and its digest. */
+  image?: string;
+  digest?: string;
 }
 
 export interface NodeStatus {
@@ -67,5 +70,7 @@ export function renderStatus(status: NodeStatus): string {
   }
   const change = status.lastChange;
   lines.push(`last change: ${change ? `${change.action} at ${change.at}: ${change.result}` : 'none recorded'}`);
+  // A fallback right after an upgrade is that upgrade failing: its image never finished a boot.
+  if (change?.action === 'upgrade' && status.boot.fallback) lines.push(`upgrade FAILED: ${change.image} (${change.digest}) did not complete its boot; running the previous image`);
   return `${lines.join('\n')}\n`;
 }

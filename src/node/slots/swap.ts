@@ -1,7 +1,8 @@
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { slotDir, type SlotName } from '../../disk/slots.js';
 import { writeFileAtomic } from '../write-atomic.js';
+import { syncPath } from '../durable.js';
 
 /**
  * Exchange two slot directories on one partition (rollback: active ⇄
@@ -23,7 +24,7 @@ const PARKED = 'cOS/.swap';
 export async function swapSlots(partitionDir: string, a: SlotName, b: SlotName): Promise<void> {
   const intent: SwapIntent = { a, b, inodeA: await inodeOf(join(partitionDir, slotDir(a))), inodeB: await inodeOf(join(partitionDir, slotDir(b))) };
   await writeFileAtomic(join(partitionDir, INTENT), JSON.stringify(intent), 0o600);
-  await syncDir(join(partitionDir, 'cOS'));
+  await syncPath(join(partitionDir, 'cOS'));
   await completeSwap(partitionDir);
 }
 
@@ -43,22 +44,12 @@ export async function completeSwap(partitionDir: string): Promise<boolean> {
   if ((await inodeOf(pathA).catch(() => -1)) === intent.inodeA) await rename(pathA, parked);
   if ((await inodeOf(pathB).catch(() => -1)) === intent.inodeB) await rename(pathB, pathA);
   if ((await inodeOf(parked).catch(() => -1)) === intent.inodeA) await rename(parked, pathB);
-  await syncDir(join(partitionDir, 'cOS'));
+  await syncPath(join(partitionDir, 'cOS'));
   await rm(join(partitionDir, INTENT), { force: true });
-  await syncDir(join(partitionDir, 'cOS'));
+  await syncPath(join(partitionDir, 'cOS'));
   return true;
 }
 
 async function inodeOf(path: string): Promise<number> {
   return (await stat(path)).ino;
-}
-
-/** Renames are durable only once their directory is flushed. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -25,12 +25,30 @@ export interface UpgradeCheck {
   compressedBytes: number;
 }
 
+/** One layer of the image's manifest (bottom first, as manifests list them). */
+export interface LayerDescriptor {
+  digest: string;
+  size: number;
+  mediaType: string;
+}
+
+/** A checked image, ready to be pulled by its digest (never by its tag again: a tag that moves cannot swap what was verified). */
+export interface ResolvedUpgrade {
+  check: UpgradeCheck;
+  client: RegistryClient;
+  layers: LayerDescriptor[];
+}
+
 /**
  * Everything an upgrade does before it writes: which image, which digest,
  * whether a cosign signature by the configured key names that digest. A
  * missing or wrong signature throws (VerificationError) and nothing is written.
  */
 export async function checkUpgrade(system: NodeSystem, request: UpgradeRequest): Promise<UpgradeCheck> {
+  return (await resolveUpgrade(system, request)).check;
+}
+
+export async function resolveUpgrade(system: NodeSystem, request: UpgradeRequest): Promise<ResolvedUpgrade> {
   const { merged } = await gatherConfig(system.root);
   const image = request.image ?? merged.ros?.upgrade?.image ?? (await readReleaseImage(system.root));
   if (!image) throw new Error('no image to upgrade to: pass --image REF or set ros.upgrade.image (/usr/lib/ros-release names none)');
@@ -45,9 +63,28 @@ export async function checkUpgrade(system: NodeSystem, request: UpgradeRequest):
     await verifyImageSignature(client, withDigest(ref, digest), readPublicKey(pem, name));
     verifiedWith = name;
   }
+  const layers = await readLayers(client, digest);
+  const check = { reference: formatReference(ref), digest, verifiedWith, layers: layers.length, compressedBytes: layers.reduce((sum, l) => sum + l.size, 0) };
+  return { check, client, layers };
+}
+
+interface ManifestJson {
+  mediaType?: string;
+  layers?: Array<{ digest: string; size?: number; mediaType?: string }>;
+  manifests?: Array<{ digest: string; platform?: { os?: string; architecture?: string } }>;
+}
+
+/** The layers of the image a digest names; for a multi-platform index, of its linux/amd64 image. */
+async function readLayers(client: RegistryClient, digest: string): Promise<LayerDescriptor[]> {
   const manifest = await client.getManifest(digest, MANIFEST_MEDIA_TYPES);
-  const layers = (JSON.parse(manifest?.bytes.toString() ?? '{}') as { layers?: Array<{ size?: number }> }).layers ?? [];
-  return { reference: formatReference(ref), digest, verifiedWith, layers: layers.length, compressedBytes: layers.reduce((sum, l) => sum + (l.size ?? 0), 0) };
+  if (!manifest) throw new Error(`the manifest ${digest} is not in the registry`);
+  const json = JSON.parse(manifest.bytes.toString('utf8')) as ManifestJson;
+  if (json.manifests) {
+    const amd64 = json.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+    if (!amd64) throw new Error(`${digest} is a multi-platform index without a linux/amd64 image`);
+    return readLayers(client, amd64.digest);
+  }
+  return (json.layers ?? []).map((l) => ({ digest: l.digest, size: l.size ?? 0, mediaType: l.mediaType ?? '' }));
 }
 
 async function readReleaseImage(root: string): Promise<string | undefined> {

@@ -1,0 +1,71 @@
+import { rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PARKED_DIR, slotDir, TRANSITION_DIR, type SlotName } from '../../disk/slots.js';
+import { syncPath } from '../durable.js';
+
+/**
+ * A new image (written into cOS/transition) takes its slot's place in renames
+ * ordered so that a power cut between any two leaves the old system bootable:
+ *
+ *   active:   drop the image not running, active → passive (unless passive
+ *             is the one running), transition → active. Without an active
+ *             image GRUB falls back to passive, the old system.
+ *   recovery: recovery → parked, transition → recovery, drop parked.
+ *
+ * cleanInterruptedUpgrade undoes whatever such a cut left, back to the state
+ * before the upgrade, so the next `ros upgrade` starts clean.
+ */
+export async function promoteTransition(partitionDir: string, slot: 'active' | 'recovery', running: SlotName | undefined): Promise<void> {
+  const path = (name: string) => join(partitionDir, name);
+  const cos = path('cOS');
+  if (slot === 'recovery') {
+    await rm(path(PARKED_DIR), { recursive: true, force: true });
+    if (await exists(path(slotDir('recovery')))) await rename(path(slotDir('recovery')), path(PARKED_DIR));
+    await syncPath(cos);
+    await rename(path(TRANSITION_DIR), path(slotDir('recovery')));
+    await syncPath(cos);
+    await rm(path(PARKED_DIR), { recursive: true, force: true });
+    return;
+  }
+  if (running === 'passive') {
+    // The machine runs passive (a fallback, or chosen): it stays the one to come back to.
+    await rm(path(slotDir('active')), { recursive: true, force: true });
+  } else {
+    await rm(path(slotDir('passive')), { recursive: true, force: true });
+    await syncPath(cos);
+    if (await exists(path(slotDir('active')))) await rename(path(slotDir('active')), path(slotDir('passive')));
+  }
+  await syncPath(cos);
+  await rename(path(TRANSITION_DIR), path(slotDir('active')));
+  await syncPath(cos);
+}
+
+/** Put back what an interrupted upgrade moved and drop its partial image. Returns what it did, for the log. */
+export async function cleanInterruptedUpgrade(partitionDir: string): Promise<string[]> {
+  const path = (name: string) => join(partitionDir, name);
+  const done: string[] = [];
+  if (!(await exists(path(TRANSITION_DIR)))) {
+    if (await exists(path(PARKED_DIR))) {
+      await rm(path(PARKED_DIR), { recursive: true, force: true });
+      done.push(`removed ${PARKED_DIR} (the image it replaced is in place)`);
+    }
+    return done;
+  }
+  if (!(await exists(path(slotDir('active')))) && (await exists(path(slotDir('passive'))))) {
+    await rename(path(slotDir('passive')), path(slotDir('active')));
+    done.push('passive is active again (an upgrade stopped between its renames)');
+  }
+  if (!(await exists(path(slotDir('recovery')))) && (await exists(path(PARKED_DIR)))) {
+    await rename(path(PARKED_DIR), path(slotDir('recovery')));
+    done.push('the previous recovery image is back');
+  }
+  await rm(path(TRANSITION_DIR), { recursive: true, force: true });
+  await rm(path(PARKED_DIR), { recursive: true, force: true });
+  done.push(`removed the unfinished ${TRANSITION_DIR}`);
+  await syncPath(path('cOS'));
+  return done;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

@@ -1,0 +1,92 @@
+import { rm, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RECOVERY_LABEL, STATE_LABEL, TRANSITION_DIR } from '../../disk/slots.js';
+import { readBootState, type BootState } from '../boot-state.js';
+import { LAST_CHANGE, type SlotChange } from '../commands/status.js';
+import { clearBootChoices } from '../slots/grubenv.js';
+import { readIdentity } from '../slots/image-identity.js';
+import { BOOT_STATE_MOUNT, mustRun, withPartition } from '../slots/partitions.js';
+import { completeSwap } from '../slots/swap.js';
+import { cleanInterruptedUpgrade, promoteTransition } from '../slots/transition.js';
+import type { NodeSystem } from '../system.js';
+import { writeFileAtomic } from '../write-atomic.js';
+import { renderCheck, resolveUpgrade, type UpgradeRequest } from './check.js';
+import { mebibytes, writeImage } from './write-image.js';
+
+export interface UpgradeOptions extends UpgradeRequest {
+  /** Replace the recovery image instead of the active one. */
+  recovery: boolean;
+  reboot: boolean;
+}
+
+/** Room for a kernel and an initramfs beside the squashfs. */
+const BOOT_FILES_BYTES = 96 * 2 ** 20;
+
+/**
+ * Pull an image (checked first: signature, digest), write it beside the
+ * running system as a transition image, then put it in the active slot (the
+ * running image becomes passive) with boot assessment armed, or in the
+ * recovery slot. Nothing is renamed until the new image is whole on disk.
+ */
+export async function upgradeSystem(system: NodeSystem, options: UpgradeOptions): Promise<string> {
+  const boot = await readBootState(system.root);
+  if (!boot.slot) throw new Error('this is a live system, not an installed one: install it first (ros install)');
+  if (options.recovery && boot.slot === 'recovery') throw new Error('booted from the recovery image: boot active or passive to replace it');
+  const slot = options.recovery ? 'recovery' : 'active';
+  const label = options.recovery ? RECOVERY_LABEL : STATE_LABEL;
+  const started = Date.now();
+  const { check, client, layers } = await resolveUpgrade(system, options);
+  system.log(`ros: ${renderCheck(check).trim()}`);
+  const previous = await readIdentity(system.root);
+  const knownMount = mountedByBoot(boot, label);
+  const summary = await withPartition(system, label, { writable: true, knownMount }, async (dir) => {
+    if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
+    for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
+    await checkRoom(dir, label, check.compressedBytes);
+    const transition = join(dir, TRANSITION_DIR);
+    const written = await writeImage(client, layers, transition, system.log).catch(async (error: Error) => {
+      await rm(transition, { recursive: true, force: true });
+      throw error;
+    });
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    system.log(`ros: wrote ${TRANSITION_DIR}: ${written.entries} files, squashfs ${mebibytes(written.squashfsBytes)}, kernel ${written.kernelVersion} (${seconds} s)`);
+    if (slot === 'active') await clearBootChoices(system);
+    await promoteTransition(dir, slot, boot.slot);
+    const change: SlotChange = {
+      action: 'upgrade',
+      at: new Date().toISOString(),
+      image: check.reference,
+      digest: check.digest,
+      result: `${check.reference} (${check.digest}) written to ${slot}${slot === 'active' ? `; ${previous.image ?? 'the running image'} (version ${previous.version ?? 'unknown'}) is passive` : ''}`,
+    };
+    if (slot === 'active') await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
+    return change.result;
+  });
+  const total = ((Date.now() - started) / 1000).toFixed(0);
+  if (!options.reboot) return `upgraded in ${total} s: ${summary}; reboot to start it\n`;
+  system.log(`ros: upgraded in ${total} s: ${summary}; rebooting`);
+  await mustRun(system, 'systemctl', ['reboot']);
+  return '';
+}
+
+/** The partition the initramfs mounted is the one the booted image came from: reuse that mount only for the same label. */
+function mountedByBoot(boot: BootState, label: string): string | undefined {
+  const bootLabel = boot.slot === 'recovery' ? RECOVERY_LABEL : STATE_LABEL;
+  return bootLabel === label ? BOOT_STATE_MOUNT : undefined;
+}
+
+/**
+ * Refuse before writing when the new image cannot fit beside the ones kept
+ * (harvester#7457: a transition image on a full partition corrupted an
+ * upgrade). A squashfs comes out about as large as the image's compressed layers.
+ */
+async function checkRoom(dir: string, label: string, compressedBytes: number): Promise<void> {
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  const needed = Math.ceil(compressedBytes * 1.1) + BOOT_FILES_BYTES;
+  if (free < needed) {
+    throw new Error(
+      `not enough room on ${label}: ${mebibytes(free)} free, the new image needs about ${mebibytes(needed)} (${mebibytes(compressedBytes)} of compressed layers, plus kernel and initramfs); nothing was written. Free space on ${label} or install with a larger ${label}`,
+    );
+  }
+}
