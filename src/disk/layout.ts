@@ -20,6 +20,12 @@ const GiB = 2 ** 30;
 const ALIGN_SECTORS = MiB / SECTOR;
 /** The backup GPT (header and 128 entries) at the end of the disk. */
 const BACKUP_GPT_SECTORS = 33;
+/**
+ * Where the BIOS boot partition (the first) always starts: GRUB's core image
+ * is patched for this sector, so the ISO can carry one made in advance for
+ * the installer (which has no grub-mkimage).
+ */
+export const BIOS_PARTITION_FIRST_SECTOR = ALIGN_SECTORS;
 
 export type PartitionRole = 'bios' | 'efi' | 'oem' | 'recovery' | 'state' | 'persistent';
 export type Filesystem = 'none' | 'vfat' | 'ext4';
@@ -59,6 +65,14 @@ export interface LayoutRequest {
   sizes?: PartitionSizes;
   /** Total disk size; rounded up to a whole GiB. Default: the smallest that fits. */
   totalBytes?: number;
+  /**
+   * The size of a real disk (the installer): used exactly as it is, never
+   * rounded, with COS_PERSISTENT taking the rest. Wins over totalBytes. Too
+   * small is a UserError naming `deviceName` and the minimum.
+   */
+  deviceBytes?: number;
+  /** How the messages name the device, e.g. "/dev/vda"; default "the disk". */
+  deviceName?: string;
   /** GUIDs are derived from it: the same seed gives the same disk (reproducible builds); the installer passes a random one. */
   seed: string;
 }
@@ -104,8 +118,19 @@ export function planDiskLayout(request: LayoutRequest): DiskLayout {
     }
     sizes[role] = roundUp(bytes, MiB);
   }
-  // 1 MiB before the first partition (protective MBR, GPT), one at the end for the backup GPT.
-  const needed = MiB + ROLES.reduce((sum, { role }) => sum + sizes[role], 0) + MiB;
+  const needed = neededBytes(sizes);
+  if (request.deviceBytes !== undefined) {
+    // A device has the size it has: whole sectors, never rounded up to anything.
+    const deviceBytes = Math.floor(request.deviceBytes / SECTOR) * SECTOR;
+    if (deviceBytes < needed) {
+      const name = request.deviceName ?? 'the disk';
+      throw new UserError(
+        `${name} is too small: it has ${formatSize(deviceBytes)}, and this system (an image of ${formatSize(request.imageBytes)}) needs at least ${formatSize(roundUp(needed, MiB))}`,
+        `use a disk of ${formatSize(roundUp(needed, MiB))} or more`,
+      );
+    }
+    return placePartitions(request.seed, sizes, deviceBytes);
+  }
   const totalBytes = roundUp(request.totalBytes ?? needed, GiB);
   if (totalBytes < needed) {
     throw new UserError(
@@ -113,6 +138,25 @@ export function planDiskLayout(request: LayoutRequest): DiskLayout {
       `set artifacts.disk.size (or --size) to ${formatSize(roundUp(needed, GiB))} or more`,
     );
   }
+  return placePartitions(request.seed, sizes, totalBytes);
+}
+
+/**
+ * The smallest disk (bytes) that holds this layout for an image of
+ * `imageBytes`: what the installer checks a device against and shows.
+ */
+export function minimumDiskBytes(imageBytes: number, sizes: PartitionSizes = {}): number {
+  const all: Record<PartitionRole, number> = { bios: MiB, ...minimumSizes(imageBytes) };
+  for (const [role, bytes] of Object.entries(sizes) as Array<[Exclude<PartitionRole, 'bios'>, number]>) all[role] = Math.max(all[role], roundUp(bytes, MiB));
+  return neededBytes(all);
+}
+
+/** 1 MiB before the first partition (protective MBR, GPT), the partitions, one MiB at the end for the backup GPT. */
+function neededBytes(sizes: Record<PartitionRole, number>): number {
+  return MiB + ROLES.reduce((sum, { role }) => sum + sizes[role], 0) + MiB;
+}
+
+function placePartitions(seed: string, sizes: Record<PartitionRole, number>, totalBytes: number): DiskLayout {
   const totalSectors = totalBytes / SECTOR;
   const lastUsable = totalSectors - BACKUP_GPT_SECTORS - 1;
   let next = ALIGN_SECTORS;
@@ -126,13 +170,13 @@ export function planDiskLayout(request: LayoutRequest): DiskLayout {
       name,
       filesystem,
       typeGuid: type,
-      guid: deriveGuid(request.seed, name),
+      guid: deriveGuid(seed, name),
       firstSector,
       lastSector,
       sizeBytes: (lastSector - firstSector + 1) * SECTOR,
     };
   });
-  return { sizeBytes: totalBytes, diskGuid: deriveGuid(request.seed, 'disk'), partitions };
+  return { sizeBytes: totalBytes, diskGuid: deriveGuid(seed, 'disk'), partitions };
 }
 
 export function findPartition(layout: DiskLayout, role: PartitionRole): Partition {
