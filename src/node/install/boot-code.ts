@@ -1,0 +1,74 @@
+/**
+ * The disk's boot code, from the pieces ros-build put on the ISO: GRUB's
+ * boot.img into sector 0 (the protective MBR's partition table stays), the
+ * core image into the BIOS boot partition, and BOOTX64.EFI with grub.cfg on
+ * the ESP. Both firmwares' code is always written, so a disk installed under
+ * BIOS also boots under UEFI and the other way round (force_efi is moot).
+ */
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { patchBootSector } from '../../disk/bios-boot.js';
+import { BIOS_PARTITION_FIRST_SECTOR } from '../../disk/layout.js';
+import { UserError } from '../../errors.js';
+import { buildMcopyArgs, buildMmdArgs, ESP_DIRECTORIES, ESP_LOADER_PATH } from '../../tools/fat.js';
+import type { NodeSystem } from '../system.js';
+import type { Medium } from './medium.js';
+
+const SECTOR = 512;
+/** Where diskboot.img (the core image's first sector) keeps the LBA of the core image's second sector. */
+const BLOCKLIST_OFFSET = 0x1f4;
+/** The BIOS boot partition: 1 MiB (src/disk/layout.ts). */
+const BIOS_PARTITION_BYTES = 2 ** 20;
+/** Where grub.cfg lives on COS_GRUB (the prefix both GRUB images were made with). */
+const ESP_GRUB_DIR = '::/grub';
+
+/**
+ * The medium's core image must have been patched for the BIOS partition at
+ * sector 2048, as the layout places it; anything else would boot nothing.
+ */
+export async function checkCoreImage(medium: Medium): Promise<void> {
+  const core = await readFile(medium.files.coreImage);
+  const ok = core.length > BLOCKLIST_OFFSET + 8 && core.length <= BIOS_PARTITION_BYTES && core.readBigUInt64LE(BLOCKLIST_OFFSET) === BigInt(BIOS_PARTITION_FIRST_SECTOR + 1);
+  if (!ok) {
+    throw new UserError(
+      `the medium's GRUB core image (${medium.files.coreImage}) is not one made for a BIOS partition at sector ${BIOS_PARTITION_FIRST_SECTOR}`,
+      'build the ISO again with ros-build: its /ros/install/ pieces are made for the layout the installer writes',
+    );
+  }
+  const boot = await readFile(medium.files.bootImage);
+  if (boot.length !== SECTOR) throw new UserError(`the medium's GRUB boot.img is ${boot.length} bytes, not ${SECTOR}`, 'build the ISO again with ros-build');
+}
+
+/** BIOS: boot.img's code into sector 0 pointing at the core image, and the core image at the start of the BIOS partition. */
+export async function writeBiosBootCode(system: NodeSystem, diskPath: string, medium: Medium): Promise<void> {
+  const bootImage = await readFile(medium.files.bootImage);
+  const core = await readFile(medium.files.coreImage);
+  const disk = await open(join(system.root, diskPath), 'r+');
+  try {
+    const sector0 = Buffer.alloc(SECTOR);
+    await disk.read(sector0, 0, SECTOR, 0);
+    await disk.write(patchBootSector(sector0, bootImage, BIOS_PARTITION_FIRST_SECTOR), 0, SECTOR, 0);
+    await disk.write(core, 0, core.length, BIOS_PARTITION_FIRST_SECTOR * SECTOR);
+    await disk.sync();
+  } finally {
+    await disk.close();
+  }
+}
+
+/**
+ * UEFI (and both firmwares' grub.cfg): a fresh FAT file system on the ESP,
+ * filled with mtools as the disk builder fills its ESP image, so no vfat
+ * mount is needed.
+ */
+export async function writeEsp(system: NodeSystem, partitionPath: string, medium: Medium): Promise<void> {
+  const device = join(system.root, partitionPath);
+  const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+  const run = async (file: string, args: string[]) => {
+    const result = await system.run(file, args, { env });
+    if (result.code !== 0) throw new Error(`${[file, ...args].join(' ')} failed: ${result.output.trim() || `exit ${result.code}`}`);
+  };
+  await run('mkfs.vfat', ['-n', 'COS_GRUB', device]);
+  await run('mmd', buildMmdArgs(device, [...ESP_DIRECTORIES, ESP_GRUB_DIR]));
+  await run('mcopy', buildMcopyArgs(device, medium.files.efiLoader, ESP_LOADER_PATH));
+  await run('mcopy', buildMcopyArgs(device, medium.files.grubConfig, `${ESP_GRUB_DIR}/grub.cfg`));
+}

@@ -1,0 +1,62 @@
+/**
+ * The live medium the installer copies from, as dracut mounted it. The OS
+ * image is the ISO's own squashfs, kernel and initramfs; the disk's boot code
+ * comes ready-made from /ros/install/ on the ISO, because the node has no
+ * grub-mkimage (ros-build makes them with the same code as its disks).
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../errors.js';
+import type { NodeSystem } from '../system.js';
+
+/** Where dracut's dmsquash-live mounts the ISO. */
+export const LIVE_MEDIUM_DIR = '/run/initramfs/live';
+
+/** Paths on the medium (the ISO's layout, src/artifacts/iso.ts ISO_LAYOUT and INSTALL_PIECES). */
+export const MEDIUM_FILES = {
+  squashfs: 'LiveOS/squashfs.img',
+  kernel: 'boot/vmlinuz',
+  initrd: 'boot/initrd',
+  efiLoader: 'ros/install/BOOTX64.EFI',
+  coreImage: 'ros/install/core.img',
+  bootImage: 'ros/install/boot.img',
+  grubConfig: 'ros/install/grub.cfg',
+} as const;
+
+export type MediumFile = keyof typeof MEDIUM_FILES;
+
+export interface Medium {
+  dir: string;
+  /** Absolute paths (under the system's root) of every file the installer needs. */
+  files: Record<MediumFile, string>;
+  /** squashfs + kernel + initrd: one OS image as a slot holds it, what the layout is sized by. */
+  imageBytes: number;
+}
+
+/**
+ * Check the medium holds everything before anything is written. An ISO made
+ * before the installer existed has no /ros/install/: say so rather than fail
+ * half way through a disk.
+ */
+export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_DIR): Promise<Medium> {
+  const base = join(system.root, dir);
+  const files = {} as Record<MediumFile, string>;
+  const missing: string[] = [];
+  const sizes: Partial<Record<MediumFile, number>> = {};
+  for (const [key, relative] of Object.entries(MEDIUM_FILES) as Array<[MediumFile, string]>) {
+    files[key] = join(base, relative);
+    const info = await stat(files[key]).catch(() => undefined);
+    if (!info?.isFile()) missing.push(`/${relative}`);
+    else sizes[key] = info.size;
+  }
+  if (missing.length > 0) {
+    const noPieces = missing.every((m) => m.startsWith('/ros/install/'));
+    throw new UserError(
+      `the live medium at ${dir} lacks ${missing.join(', ')}`,
+      noPieces
+        ? 'this ISO was built without the installer\'s boot pieces: build it again with a ros-build that has `ros install`'
+        : `boot the ISO (its medium is mounted at ${LIVE_MEDIUM_DIR}) to install from it`,
+    );
+  }
+  return { dir: base, files, imageBytes: sizes.squashfs! + sizes.kernel! + sizes.initrd! };
+}

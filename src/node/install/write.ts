@@ -1,0 +1,165 @@
+/**
+ * Writing a checked plan (plan.ts) to the disk: partition table, file
+ * systems, the three images, COS_OEM, and the boot code last, so a disk whose
+ * install was cut short boots nothing rather than half a system. Every mount
+ * is undone, also when a step fails.
+ */
+import { chmod, copyFile, mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { formatSize, type DiskLayout, type PartitionRole } from '../../disk/layout.js';
+import { IMAGE_FILES, slotDir, type SlotName } from '../../disk/slots.js';
+import { buildMke2fsArgs } from '../../tools/mke2fs.js';
+import { buildSgdiskArgs } from '../../tools/sgdisk.js';
+import { mustRun } from '../slots/partitions.js';
+import type { NodeSystem } from '../system.js';
+import { writeBiosBootCode, writeEsp } from './boot-code.js';
+import { listPartitions, type BlockDevice } from './devices.js';
+import type { Medium } from './medium.js';
+import type { InstallPlan } from './plan.js';
+
+export type Progress = (line: string) => void;
+
+/** Where the installer mounts the partitions it fills. */
+export const INSTALL_MOUNT_DIR = '/run/ros/install';
+
+/** GRUB's environment block as `grub-editenv create` makes it: GRUB's save_env rewrites it in place, so its size is fixed. */
+export const FRESH_GRUBENV = '# GRUB Environment Block\n'.padEnd(1024, '#');
+
+const ROLES_WITH_IMAGES: ReadonlyArray<{ role: 'state' | 'recovery'; slots: SlotName[] }> = [
+  { role: 'recovery', slots: ['recovery'] },
+  { role: 'state', slots: ['active', 'passive'] },
+];
+
+/** How long the partition devices may take to appear after the table is written (udev on a slow machine). */
+const PARTITION_WAIT_MS = 30_000;
+
+export async function writeInstall(system: NodeSystem, plan: InstallPlan, progress: Progress): Promise<void> {
+  const mounts = createMountStack(system);
+  try {
+    const devices = plan.layout ? await partitionDisk(system, plan.disk, plan.layout, progress) : existingDevices(plan);
+    if (plan.layout) await makeFileSystems(system, plan.layout, devices, progress);
+    const oem = await mounts.mount(devices.oem, 'COS_OEM');
+    const recovery = await mounts.mount(devices.recovery, 'COS_RECOVERY');
+    const state = await mounts.mount(devices.state, 'COS_STATE');
+    const dirs = { recovery, state };
+    for (const { role, slots } of ROLES_WITH_IMAGES) {
+      // no_format: the old images (and any swap journal or transition image beside them) go; the partition stays.
+      await rm(join(dirs[role], 'cOS'), { recursive: true, force: true });
+      for (const slot of slots) await copyImage(plan.medium, join(dirs[role], slotDir(slot)), slot, progress);
+    }
+    await writeOem(oem, plan, progress);
+    progress('writing the boot code (BIOS and UEFI)');
+    await writeEsp(system, devices.efi, plan.medium);
+    await writeBiosBootCode(system, plan.disk.devicePath, plan.medium);
+    await mustRun(system, 'sync', []);
+  } finally {
+    await mounts.releaseAll(progress);
+  }
+}
+
+/** Old signatures off every partition and the disk (so no stale RAID or LVM label reappears), then the new GPT. */
+async function partitionDisk(system: NodeSystem, disk: BlockDevice, layout: DiskLayout, progress: Progress): Promise<Record<PartitionRole, string>> {
+  progress(`partitioning ${disk.path} (${formatSize(layout.sizeBytes)})`);
+  const old = await listPartitions(system, disk.name);
+  await mustRun(system, 'wipefs', ['--all', '--quiet', ...old.map((p) => join(system.root, p.devicePath)), join(system.root, disk.devicePath)]);
+  await mustRun(system, 'sgdisk', buildSgdiskArgs(layout, join(system.root, disk.devicePath)));
+  return waitForPartitions(system, disk, layout);
+}
+
+/**
+ * The kernel re-reads the table when sgdisk asks, udev then makes the device
+ * nodes; partx covers a kernel that did not re-read (a loop device), and the
+ * names come from sysfs because they differ by driver (vda1, nvme0n1p1).
+ */
+async function waitForPartitions(system: NodeSystem, disk: BlockDevice, layout: DiskLayout): Promise<Record<PartitionRole, string>> {
+  const device = join(system.root, disk.devicePath);
+  await system.run('partx', ['--update', device]);
+  const deadline = Date.now() + PARTITION_WAIT_MS;
+  for (;;) {
+    await system.run('udevadm', ['settle', '--timeout=10']);
+    const found = await listPartitions(system, disk.name);
+    const devices: Partial<Record<PartitionRole, string>> = {};
+    for (const planned of layout.partitions) {
+      const partition = found.find((p) => p.number === planned.number && p.startSector === planned.firstSector);
+      if (partition && (await exists(join(system.root, partition.devicePath)))) devices[planned.role] = partition.devicePath;
+    }
+    if (Object.keys(devices).length === layout.partitions.length) return devices as Record<PartitionRole, string>;
+    if (Date.now() > deadline) {
+      throw new Error(`the partitions of ${disk.path} did not appear within ${PARTITION_WAIT_MS / 1000} s (found: ${found.map((p) => p.name).join(', ') || 'none'})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function existingDevices(plan: InstallPlan): Record<PartitionRole, string> {
+  const existing = plan.existing!;
+  return Object.fromEntries(Object.entries(existing).map(([role, p]) => [role, p.devicePath])) as Record<PartitionRole, string>;
+}
+
+/** ext4 with the disk builder's options (GRUB-readable, 4 KiB blocks); the ESP is made with its contents (boot-code.ts). */
+async function makeFileSystems(system: NodeSystem, layout: DiskLayout, devices: Record<PartitionRole, string>, progress: Progress): Promise<void> {
+  for (const partition of layout.partitions.filter((p) => p.filesystem === 'ext4')) {
+    progress(`making ${partition.name} (ext4, ${formatSize(partition.sizeBytes)})`);
+    const args = buildMke2fsArgs({
+      imagePath: join(system.root, devices[partition.role]),
+      sizeBytes: partition.sizeBytes,
+      label: partition.name,
+      uuid: randomUUID(),
+      reserveForRoot: partition.role === 'persistent',
+    });
+    await mustRun(system, 'mkfs.ext4', args);
+  }
+}
+
+/** Each slot gets its own copy: active and passive never share blocks, so writing one can never touch the other. */
+async function copyImage(medium: Medium, dir: string, slot: SlotName, progress: Progress): Promise<void> {
+  progress(`copying the image to ${slot}`);
+  await mkdir(dir, { recursive: true });
+  const from = { squashfsPath: medium.files.squashfs, kernelPath: medium.files.kernel, initrdPath: medium.files.initrd };
+  for (const [key, name] of Object.entries(IMAGE_FILES) as Array<[keyof typeof IMAGE_FILES, string]>) {
+    await copyFile(from[key], join(dir, name));
+    await chmod(join(dir, name), 0o644);
+  }
+}
+
+/** A fresh grubenv on a new COS_OEM (no_format keeps the machine's own), and the configuration, readable by root only. */
+async function writeOem(dir: string, plan: InstallPlan, progress: Progress): Promise<void> {
+  if (plan.layout) await writeFile(join(dir, 'grubenv'), FRESH_GRUBENV, { mode: 0o644 });
+  if (!plan.config) return;
+  progress(`writing the configuration from ${plan.config.source} to COS_OEM`);
+  const path = join(dir, 'cloud-config.yaml');
+  await writeFile(path, plan.config.text, { mode: 0o600 });
+  await chmod(path, 0o600); // an existing file (no_format) keeps its mode through writeFile
+}
+
+interface MountStack {
+  mount(devicePath: string, label: string): Promise<string>;
+  releaseAll(progress: Progress): Promise<void>;
+}
+
+/** Mounts made by this install, undone in reverse order; a failed unmount is reported, never hidden. */
+function createMountStack(system: NodeSystem): MountStack {
+  const mounted: string[] = [];
+  return {
+    async mount(devicePath, label) {
+      const dir = join(system.root, INSTALL_MOUNT_DIR, label);
+      await mkdir(dir, { recursive: true });
+      await mustRun(system, 'mount', ['-t', 'ext4', join(system.root, devicePath), dir]);
+      mounted.push(dir);
+      return dir;
+    },
+    async releaseAll(progress) {
+      for (const dir of mounted.reverse()) {
+        const result = await system.run('umount', [dir]);
+        if (result.code !== 0) progress(`warning: could not unmount ${dir}: ${result.output.trim()}`);
+        else await rmdir(dir).catch(() => {});
+      }
+      mounted.length = 0;
+    },
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
