@@ -15,7 +15,7 @@
  * squashfs (GRUB 2.06 cannot read zstd ones) and one directory rename swaps
  * a whole slot during an upgrade.
  */
-import { copyFile, link, mkdir, open, readFile, readdir, rm, stat, truncate, utimes, writeFile, chmod } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rm, stat, truncate, utimes, writeFile, chmod } from 'node:fs/promises';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,18 +23,13 @@ import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { deriveGuid, findPartition, SECTOR, type DiskLayout, type Partition } from '../disk/layout.js';
 import { IMAGE_FILES, slotDir } from '../disk/slots.js';
-import { patchBootSector, patchCoreImage } from '../disk/bios-boot.js';
+import { patchBootSector } from '../disk/bios-boot.js';
 import { buildMke2fsArgs } from '../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../tools/sgdisk.js';
 import { buildMcopyArgs, buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, ESP_DIRECTORIES, fatVolumeId } from '../tools/fat.js';
 import { withScratchDir } from '../fsutil/scratch.js';
-import { buildBiosCoreImageArgs, buildDiskEfiImageArgs, DEFAULT_GRUB_LIB_DIR, renderEarlyConfig } from '../tools/grub-mkimage.js';
+import { ESP_LABEL, ESP_PREFIX, makeBiosBootCode, makeDiskEfiLoader } from './disk-boot.js';
 import type { RootfsArtifacts } from './squashfs.js';
-
-/** Where both GRUB images look for grub.cfg: /grub on the partition labelled COS_GRUB. */
-const ESP_LABEL = 'COS_GRUB';
-const ESP_PREFIX = '/grub';
-/** The slot directories on COS_STATE and COS_RECOVERY. */
 
 /** What writing the disk itself runs (before any format's conversion), with the Debian package of each. */
 export const DISK_BUILDER = {
@@ -96,13 +91,11 @@ export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'layout' 
   const esp = findPartition(layout, 'efi');
   const env = { SOURCE_DATE_EPOCH: String(input.epoch), MTOOLS_SKIP_CHECK: '1' };
   await withScratchDir(input.workDir, 'esp-', async (stage) => {
-    const early = join(stage, 'early.cfg');
     const loader = join(stage, 'BOOTX64.EFI');
     const cfg = join(stage, 'grub.cfg');
     const image = join(stage, 'esp.img');
-    await writeFile(early, renderEarlyConfig(ESP_LABEL, ESP_PREFIX));
     await writeFile(cfg, grubConfig);
-    await runCommand('grub-mkimage', buildDiskEfiImageArgs({ outputPath: loader, earlyConfigPath: early }), { logPath, env });
+    await makeDiskEfiLoader(loader, { stage, logPath, env });
     const vfat = buildMkfsVfatArgs({ imagePath: image, sizeKiB: esp.sizeBytes / 1024, volumeId: fatVolumeId(ESP_LABEL), label: ESP_LABEL });
     await runCommand(await findTool('mkfs.vfat'), vfat, { logPath, env });
     await runCommand('mmd', buildMmdArgs(image, [...ESP_DIRECTORIES, `::${ESP_PREFIX}`]), { logPath, env });
@@ -195,12 +188,7 @@ async function makeExt4(rawPath: string, partition: Partition, fromDir: string |
 
 async function writeBiosBoot(rawPath: string, layout: DiskLayout, stage: string, logPath?: string): Promise<void> {
   const bios = findPartition(layout, 'bios');
-  const early = join(stage, 'bios-early.cfg');
-  const core = join(stage, 'core.img');
-  await writeFile(early, renderEarlyConfig(ESP_LABEL, ESP_PREFIX));
-  await runCommand('grub-mkimage', buildBiosCoreImageArgs({ outputPath: core, earlyConfigPath: early }), { logPath });
-  const bootImage = await readFile(join(DEFAULT_GRUB_LIB_DIR, 'i386-pc', 'boot.img'));
-  const patchedCore = patchCoreImage(await readFile(core), bios.firstSector, bios.lastSector - bios.firstSector + 1);
+  const { bootImage, coreImage: patchedCore } = await makeBiosBootCode({ stage, logPath, firstSector: bios.firstSector, sectors: bios.lastSector - bios.firstSector + 1 });
   const file = await open(rawPath, 'r+');
   try {
     const sector0 = Buffer.alloc(SECTOR);

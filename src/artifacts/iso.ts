@@ -10,6 +10,8 @@
  *   /boot/grub/i386-pc/eltorito.img    BIOS GRUB (all modules embedded)
  *   /boot/grub/boot.cat                El Torito catalog
  *   /ros/cloud-config.yaml             when a cloud-config is given
+ *   /ros/install/                      the installed disk's boot pieces for `ros install`
+ *                                      (BOOTX64.EFI, core.img, boot.img, grub.cfg: disk-boot.ts)
  *   appended GPT partition 2           FAT ESP with EFI/BOOT/BOOTX64.EFI (UEFI GRUB)
  *
  * Built without grub-mkrescue: grub-mkimage makes the two GRUB images,
@@ -17,7 +19,7 @@
  * option is there). Everything is derived from one SOURCE_DATE_EPOCH, so two
  * builds from the same inputs are byte-identical.
  */
-import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatProblem, parseConfigText } from '../config/load.js';
 import { UserError } from '../errors.js';
@@ -29,6 +31,7 @@ import { buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, espSizeKiB, fatV
 import { buildBiosEltoritoImageArgs, buildEfiImageArgs, renderEarlyConfig } from '../tools/grub-mkimage.js';
 import { BIOS_BOOT_IMAGE_ISO_PATH, buildHybridIsoArgs, validateVolumeLabel, type IsoGraft } from '../tools/xorriso.js';
 import { renderGrubConfig } from './grub-config.js';
+import { INSTALL_PIECES, INSTALL_PIECES_ISO_DIR, writeInstallPieces } from './disk-boot.js';
 
 export { validateVolumeLabel } from '../tools/xorriso.js';
 
@@ -44,6 +47,12 @@ export interface IsoInput {
   cmdline: string;
   /** A cloud-config to carry at /ros/cloud-config.yaml; must start with "#cloud-config". */
   cloudConfigPath?: string;
+  /**
+   * The installed disk's grub.cfg (renderDiskGrubConfig): given, the ISO
+   * carries /ros/install/ with it and the disk's GRUB images, which the node
+   * cannot make itself.
+   */
+  installGrubConfig?: string;
   /** Seconds since 1970 for every timestamp; default $SOURCE_DATE_EPOCH, else now. */
   sourceDateEpoch?: number;
   /** Seconds the GRUB menu waits; default 3. */
@@ -68,6 +77,7 @@ export const ISO_LAYOUT = {
   grubConfig: '/boot/grub/grub.cfg',
   biosBootImage: BIOS_BOOT_IMAGE_ISO_PATH,
   cloudConfig: '/ros/cloud-config.yaml',
+  installDir: INSTALL_PIECES_ISO_DIR,
 } as const;
 
 /** The epoch to stamp the image with: the explicit one, else $SOURCE_DATE_EPOCH, else now. */
@@ -173,6 +183,14 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
       { isoPath: ISO_LAYOUT.biosBootImage, sourcePath: eltorito },
     ];
     if (cloudConfig) grafts.push({ isoPath: ISO_LAYOUT.cloudConfig, sourcePath: cloudConfig });
+    if (input.installGrubConfig !== undefined) {
+      const dir = join(stage, 'install');
+      await mkdir(dir);
+      const pieces = await writeInstallPieces(dir, input.installGrubConfig, { stage, logPath, env });
+      for (const [role, path] of Object.entries(pieces) as Array<[keyof typeof INSTALL_PIECES, string]>) {
+        grafts.push({ isoPath: `${ISO_LAYOUT.installDir}/${INSTALL_PIECES[role]}`, sourcePath: path });
+      }
+    }
 
     return await writeAtomically(output, async (tmpPath) => {
       const args = buildHybridIsoArgs({ outputPath: tmpPath, volumeLabel: label, grafts, espImagePath: espImage, sourceDateEpoch: epoch });

@@ -26,6 +26,9 @@ const BACKUP_GPT_SECTORS = 33;
  * the installer (which has no grub-mkimage).
  */
 export const BIOS_PARTITION_FIRST_SECTOR = ALIGN_SECTORS;
+/** The BIOS boot partition's size: 1 MiB, room for any GRUB core image. */
+const BIOS_PARTITION_BYTES = MiB;
+export const BIOS_PARTITION_SECTORS = BIOS_PARTITION_BYTES / SECTOR;
 
 export type PartitionRole = 'bios' | 'efi' | 'oem' | 'recovery' | 'state' | 'persistent';
 export type Filesystem = 'none' | 'vfat' | 'ext4';
@@ -108,7 +111,7 @@ export function minimumSizes(imageBytes: number): Record<Exclude<PartitionRole, 
 export function planDiskLayout(request: LayoutRequest): DiskLayout {
   if (!(request.imageBytes > 0)) throw new Error(`invalid image size: ${request.imageBytes}`);
   const minimum = minimumSizes(request.imageBytes);
-  const sizes: Record<PartitionRole, number> = { bios: MiB, ...minimum };
+  const sizes: Record<PartitionRole, number> = { bios: BIOS_PARTITION_BYTES, ...minimum };
   for (const [role, bytes] of Object.entries(request.sizes ?? {}) as Array<[Exclude<PartitionRole, 'bios'>, number]>) {
     if (bytes < minimum[role]) {
       throw new UserError(
@@ -146,7 +149,7 @@ export function planDiskLayout(request: LayoutRequest): DiskLayout {
  * `imageBytes`: what the installer checks a device against and shows.
  */
 export function minimumDiskBytes(imageBytes: number, sizes: PartitionSizes = {}): number {
-  const all: Record<PartitionRole, number> = { bios: MiB, ...minimumSizes(imageBytes) };
+  const all: Record<PartitionRole, number> = { bios: BIOS_PARTITION_BYTES, ...minimumSizes(imageBytes) };
   for (const [role, bytes] of Object.entries(sizes) as Array<[Exclude<PartitionRole, 'bios'>, number]>) all[role] = Math.max(all[role], roundUp(bytes, MiB));
   return neededBytes(all);
 }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIso, type IsoInput } from '../../src/artifacts/iso.js';
+import { makeBiosBootCode, makeDiskEfiLoader } from '../../src/artifacts/disk-boot.js';
 import { UserError } from '../../src/errors.js';
 import { CommandError } from '../../src/exec/run.js';
 
@@ -118,6 +119,7 @@ describe.skipIf(missing.length > 0)(`hybrid ISO built with xorriso and grub-mkim
       title: 'ros-build ISO test',
       cmdline: 'console=ttyS0,115200',
       cloudConfigPath: cloudConfig,
+      installGrubConfig: '# the installed disk\'s grub.cfg (stand-in)\nset timeout=1\n',
       sourceDateEpoch: EPOCH,
       workDir: join(root, 'work'),
       logPath: join(root, 'iso.log'),
@@ -168,6 +170,25 @@ describe.skipIf(missing.length > 0)(`hybrid ISO built with xorriso and grub-mkim
     expect(readFileSync(join(extracted, 'cloud-config.yaml'), 'utf8')).toBe('#cloud-config\nhostname: ros-iso-test\n');
     const grubCfg = readFileSync(join(extracted, 'grub.cfg'), 'utf8');
     expect(grubCfg).toContain(`linux /boot/vmlinuz root=live:CDLABEL=${LABEL} rd.live.image rd.live.overlay.overlayfs=1 console=ttyS0,115200\n`);
+  });
+
+  it('carries the installed disk\'s boot pieces in /ros/install/, made as the disk builder makes them', async () => {
+    const extracted = join(root, 'install-pieces');
+    mkdirSync(extracted);
+    const names = ['BOOTX64.EFI', 'core.img', 'boot.img', 'grub.cfg'];
+    await execa('xorriso', ['-no_rc', '-osirrox', 'on', '-indev', iso, ...names.flatMap((n) => ['-extract', `/ros/install/${n}`, join(extracted, n)])]);
+    expect(readFileSync(join(extracted, 'grub.cfg'), 'utf8')).toBe(input.installGrubConfig);
+    expect(readFileSync(join(extracted, 'boot.img')).equals(readFileSync('/usr/lib/grub/i386-pc/boot.img'))).toBe(true);
+    // The same code and environment as a disk's ESP and BIOS partition (sector 2048, 1 MiB) give the same bytes.
+    const stage = join(root, 'install-pieces-stage');
+    mkdirSync(stage);
+    const env = { SOURCE_DATE_EPOCH: String(EPOCH), MTOOLS_SKIP_CHECK: '1' };
+    await makeDiskEfiLoader(join(stage, 'BOOTX64.EFI'), { stage, env });
+    expect(sha256(join(extracted, 'BOOTX64.EFI'))).toBe(sha256(join(stage, 'BOOTX64.EFI')));
+    const bios = await makeBiosBootCode({ stage, env, firstSector: 2048, sectors: 2048 });
+    const core = readFileSync(join(extracted, 'core.img'));
+    expect(core.equals(bios.coreImage)).toBe(true);
+    expect(core.readBigUInt64LE(0x1f4)).toBe(2049n); // diskboot.img loads the rest from sector 2049
   });
 
   it('has the label as volume id, in the primary volume descriptor and in xorriso\'s view', async () => {

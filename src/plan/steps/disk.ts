@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { measureImage, writeDiskBase, writeEsp } from '../../artifacts/disk.js';
 import { renderDiskGrubConfig } from '../../artifacts/disk-grub-config.js';
-import { platformCmdline, resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/index.js';
+import { resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/index.js';
 import { parseSize } from '../../spec/load.js';
 import { mediaName } from '../../outputs/media-name.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
@@ -15,7 +15,8 @@ import { registerCleanup } from '../../cleanup.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey } from '../keys.js';
 import { keyOf, outputOf, type Step } from '../step.js';
-import { specCmdline, type ArtifactOutput } from './iso.js';
+import type { ArtifactOutput } from './iso.js';
+import { diskCmdline } from './cmdline.js';
 
 /** Bump when the disk layout, its GRUB or the way partitions are written changes. */
 const DISK_FORMAT_VERSION = 1;
@@ -39,7 +40,7 @@ interface Variant {
 function planVariants(env: BuildEnv, formats: DiskFormat[]): Variant[] {
   const variants = new Map<string, Variant>();
   for (const format of formats) {
-    const cmdline = [specCmdline(env), ...platformCmdline(format, env.spec.boot.consoles)].filter(Boolean).join(' ');
+    const cmdline = diskCmdline(env, format);
     const variant = variants.get(cmdline) ?? { cmdline, grubConfig: renderDiskGrubConfig({ title: env.spec.boot.title, cmdline, timeoutSeconds: env.spec.boot.timeout }), formats: [] };
     variant.formats.push(format);
     variants.set(cmdline, variant);

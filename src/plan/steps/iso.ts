@@ -8,9 +8,10 @@ import { findCurrentOutput, recordOutput, type OutputRecord } from '../../output
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey } from '../keys.js';
 import { keyOf, outputOf, type Step } from '../step.js';
+import { renderInstallGrubConfig, specCmdline } from './cmdline.js';
 
 /** Bump when the medium's layout or the xorriso/GRUB invocation changes. */
-const ISO_FORMAT_VERSION = 1;
+const ISO_FORMAT_VERSION = 2;
 
 export interface IsoOptions {
   outPath: string;
@@ -23,21 +24,21 @@ export interface ArtifactOutput {
   record: OutputRecord;
 }
 
-/** The kernel command line every boot entry gets (live and disk): the spec's, plus its consoles (the last is /dev/console). */
-export function specCmdline(env: BuildEnv): string {
-  return [env.spec.boot.cmdline, ...env.spec.boot.consoles.map((c) => `console=${c}`)].filter(Boolean).join(' ');
-}
+export { specCmdline } from './cmdline.js';
 
 /** A hybrid BIOS/UEFI live ISO from the rootfs step's squashfs, kernel and initramfs. */
 export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
   const { volumeLabel } = env.spec.iso;
   const grub = { title: env.spec.boot.title, label: volumeLabel, cmdline: specCmdline(env), timeoutSeconds: env.spec.boot.timeout };
+  // The installed disk's menu travels on the ISO (/ros/install/grub.cfg): part of the key, like the ISO's own.
+  const installGrubConfig = renderInstallGrubConfig(env);
   const keyFor = async (rootfsKey: string | undefined) => {
     if (!rootfsKey) return undefined;
     const cloudConfig = options.cloudConfigPath ? await readFile(options.cloudConfigPath, 'utf8') : undefined;
     return computeKey('iso', {
       rootfs: rootfsKey,
       grubCfg: renderGrubConfig(grub),
+      installGrubCfg: installGrubConfig,
       cloudConfig,
       format: ISO_FORMAT_VERSION,
       epoch: env.epochFromEnv ? env.epoch : undefined,
@@ -70,6 +71,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
           cmdline: grub.cmdline,
           timeoutSeconds: grub.timeoutSeconds,
           cloudConfigPath: options.cloudConfigPath,
+          installGrubConfig,
           sourceDateEpoch: env.epoch,
           workDir: join(env.cacheDir, 'iso-work'),
           logPath: logPathFor(env, 'iso'),

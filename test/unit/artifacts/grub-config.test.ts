@@ -57,6 +57,17 @@ describe('grub.cfg', () => {
     expect(cfg.indexOf('--id live {')).toBeLessThan(cfg.indexOf('--id live-debug {'));
   });
 
+  it('has an install entry: the live system with ros.install.automatic=true, after the default', () => {
+    const install = entry(cfg, 'install');
+    expect(install[0]).toBe("menuentry 'RancherOS live (install)' --id install {");
+    expect(install.slice(-3)).toEqual([
+      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 ros.install.automatic=true',
+      'initrd /boot/initrd',
+      '}',
+    ]);
+    expect(cfg.indexOf('--id live {')).toBeLessThan(cfg.indexOf('--id install {'));
+  });
+
   it('has a debug entry that adds debug logging and drops quiet', () => {
     const debug = entry(renderGrubConfig({ ...input, cmdline: `quiet ${input.cmdline}` }), 'live-debug');
     expect(debug[0]).toBe("menuentry 'RancherOS live (debug)' --id live-debug {");
