@@ -32,6 +32,7 @@ declare -A NEEDS=(
   [grub-editenv]=grub-common
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
+  [getfattr]=attr
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(

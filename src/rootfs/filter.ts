@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { BLOCK, clampHeaderMtime, encodeEntry, isZeroBlock, paddedSize, parseHeader, parsePaxPath } from './tar-header.js';
-import { classifyEntry, matchBootFile, normalizePath, type BootFileKind } from './rules.js';
+import { classifyEntry, matchBootFile, normalizePath, REPLACEMENTS, type BootFileKind } from './rules.js';
 
 export interface BootFile {
   kind: BootFileKind;
@@ -29,6 +29,7 @@ export class RootfsFilter extends Transform {
   private metaBlocks: Buffer[] = [];
   private metaPath: string | undefined;
   private entries = 0;
+  private readonly replaced = new Set<string>();
 
   constructor(private readonly mtime = Math.floor(Date.now() / 1000)) {
     super();
@@ -88,6 +89,8 @@ export class RootfsFilter extends Transform {
 
   private startEntry(block: Buffer): void {
     if (isZeroBlock(block)) {
+      // Missing from the source (layers): added, so every image has them.
+      for (const [path, entry] of Object.entries(REPLACEMENTS)) if (!this.replaced.has(path)) this.push(encodeEntry({ ...entry, name: path, mtime: this.mtime }));
       this.push(block);
       this.state = { kind: 'trailer' };
       return;
@@ -116,7 +119,10 @@ export class RootfsFilter extends Transform {
         capture: boot ? { ...boot, chunks: [], size: header.size } : undefined,
       };
     } else {
-      if (decision.action === 'replace') this.push(encodeEntry({ ...decision.entry, name: path, mtime: this.mtime }));
+      if (decision.action === 'replace') {
+        this.push(encodeEntry({ ...decision.entry, name: path, mtime: this.mtime }));
+        this.replaced.add(path);
+      }
       this.state = { kind: 'data', remaining: header.size, padding, emit: false };
     }
     if (header.size === 0 && padding === 0) this.finishData(this.state);

@@ -9,7 +9,8 @@ export type EntryAction = { action: 'keep' } | { action: 'drop' } | { action: 'r
 
 const hostsFile = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n';
 
-const replacements: Record<string, Omit<NewEntry, 'name' | 'mtime'>> = {
+/** Every image has these, with this content, whether or not its source carried them (an image's layers lack /etc/hosts: Docker adds it to each container). */
+export const REPLACEMENTS: Readonly<Record<string, Omit<NewEntry, 'name' | 'mtime'>>> = {
   // Empty in the export; systemd then falls back to DHCP or "localhost".
   'etc/hostname': { type: 'file', mode: 0o644, content: Buffer.from('localhost\n') },
   'etc/hosts': { type: 'file', mode: 0o644, content: Buffer.from(hostsFile) },
@@ -27,7 +28,7 @@ export function classifyEntry(path: string): EntryAction {
   if (path === '.dockerenv' || path === '.dockerinit') return { action: 'drop' };
   // devtmpfs provides /dev at boot; the export's /dev/console, pts and shm are Docker's.
   if (path.startsWith('dev/')) return { action: 'drop' };
-  const entry = replacements[path];
+  const entry = REPLACEMENTS[path];
   return entry ? { action: 'replace', entry } : { action: 'keep' };
 }
 
