@@ -12,7 +12,11 @@ import type { NodeSystem } from '../system.js';
 /** Where dracut's dmsquash-live mounts the ISO. */
 export const LIVE_MEDIUM_DIR = '/run/initramfs/live';
 
-/** Paths on the medium (the ISO's layout, src/artifacts/iso.ts ISO_LAYOUT and INSTALL_PIECES). */
+/**
+ * Paths on the medium: the ISO's layout (src/artifacts/iso.ts ISO_LAYOUT, and
+ * INSTALL_PIECES of src/artifacts/disk-boot.ts, which the node does not bundle;
+ * a unit test keeps the two in step).
+ */
 export const MEDIUM_FILES = {
   squashfs: 'LiveOS/squashfs.img',
   kernel: 'boot/vmlinuz',
