@@ -11,7 +11,7 @@
  *   devices.ts          disks and partitions, from sysfs
  *   existing-layout.ts  an installed system already on a disk (no_format, fallback_mode)
  */
-import { closeSync, constants, createReadStream, createWriteStream, openSync } from 'node:fs';
+import { constants, createReadStream, createWriteStream, openSync } from 'node:fs';
 import { isatty, ReadStream, WriteStream } from 'node:tty';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
@@ -53,7 +53,7 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
   if (request.trigger !== 'explicit' && (await readBootState(system.root)).slot) {
     return { result: 'skipped', reason: 'this is an installed system: automatic install runs on the live medium only' };
   }
-  const terminal: InstallIo & { close?: () => void } = request.tty ? openTerminal(system, request.tty) : io;
+  const terminal: InstallIo & { close?: () => Promise<void> } = request.tty ? openTerminal(system, request.tty) : io;
   const progress = (line: string) => terminal.output.write(`ros install: ${line}\n`);
   const target = request.debug ? traceCommands(system, progress) : system;
   let prompter: Prompter | undefined;
@@ -97,11 +97,12 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
     await writeInstall(target, plan, progress);
     const action = !request.reboot ? 'none' : request.powerOff ? 'poweroff' : 'reboot';
     progress(`installed to ${device}${action === 'none' ? '' : `; ${action === 'poweroff' ? 'powering off' : 'rebooting'} (remove the installation medium)`}`);
-    if (action !== 'none') await target.run('systemctl', [action]);
+    // --no-block: this very process may be a unit's (ros-install.service), which the reboot must stop.
+    if (action !== 'none') await target.run('systemctl', ['--no-block', action]);
     return { result: 'installed', device, action };
   } finally {
     prompter?.close();
-    terminal.close?.();
+    await terminal.close?.();
   }
 }
 
@@ -112,29 +113,37 @@ function standardIo(): InstallIo {
 /**
  * ros.install.tty: progress there, and questions when some must be asked. It
  * is opened without becoming our controlling terminal (a service is a
- * session leader: a hangup on that console must not kill the install).
+ * session leader: a hangup on that console must not kill the install), once
+ * for writing and, only when a question comes, once for reading.
  */
-function openTerminal(system: NodeSystem, tty: string): InstallIo & { close(): void } {
-  let fd: number;
-  try {
-    fd = openSync(join(system.root, tty), constants.O_RDWR | constants.O_NOCTTY | constants.O_APPEND);
-  } catch (error) {
-    throw new UserError(`cannot open ros.install.tty ${tty}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'give a terminal that exists, e.g. /dev/tty1 or /dev/ttyS0');
-  }
-  const interactive = isatty(fd);
-  // tty streams read without blocking a thread, so an unanswered console never keeps the process alive.
-  const output = interactive ? new WriteStream(fd) : createWriteStream('', { fd, autoClose: false });
-  let input: NodeJS.ReadableStream & { destroy(): void } | undefined;
+function openTerminal(system: NodeSystem, tty: string): InstallIo & { close(): Promise<void> } {
+  const path = join(system.root, tty);
+  const openFd = (flags: number) => {
+    try {
+      return openSync(path, flags | constants.O_NOCTTY);
+    } catch (error) {
+      throw new UserError(`cannot open ros.install.tty ${tty}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'give a terminal that exists, e.g. /dev/tty1 or /dev/ttyS0');
+    }
+  };
+  const writeFd = openFd(constants.O_WRONLY | constants.O_APPEND);
+  const interactive = isatty(writeFd);
+  // tty streams do not block a thread on a read, so an unanswered console never keeps the process alive.
+  const output = interactive ? new WriteStream(writeFd) : createWriteStream('', { fd: writeFd });
+  let input: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
   return {
     output,
     get input() {
-      input ??= interactive ? new ReadStream(fd) : createReadStream('', { fd, autoClose: false });
+      if (!input) {
+        const readFd = openFd(constants.O_RDONLY);
+        input = interactive ? new ReadStream(readFd) : createReadStream('', { fd: readFd });
+      }
       return input;
     },
     interactive,
-    close() {
+    async close() {
+      // Every progress line out before the descriptor goes.
+      await new Promise<void>((resolve) => output.end(resolve));
       input?.destroy();
-      if (!interactive) closeSync(fd);
     },
   };
 }
