@@ -100,6 +100,10 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
     // --no-block: this very process may be a unit's (ros-install.service), which the reboot must stop.
     if (action !== 'none') await target.run('systemctl', ['--no-block', action]);
     return { result: 'installed', device, action };
+  } catch (error) {
+    // Whoever watches ros.install.tty sees why it stopped, not only the journal.
+    if (request.tty) progress(`error: ${(error as Error).message}${error instanceof UserError && error.hint ? `\n  hint: ${error.hint}` : ''}`);
+    throw error;
   } finally {
     prompter?.close();
     await terminal.close?.();

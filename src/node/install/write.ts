@@ -37,7 +37,7 @@ const PARTITION_WAIT_MS = 30_000;
 export async function writeInstall(system: NodeSystem, plan: InstallPlan, progress: Progress): Promise<void> {
   const mounts = createMountStack(system);
   try {
-    const devices = plan.layout ? await partitionDisk(system, plan.disk, plan.layout, progress) : existingDevices(plan);
+    const devices = plan.layout ? await partitionDisk(system, plan.disk, plan.layout, progress) : mapExistingDevices(plan);
     if (plan.layout) await makeFileSystems(system, plan.layout, devices, progress);
     const oem = await mounts.mount(devices.oem, 'COS_OEM');
     const recovery = await mounts.mount(devices.recovery, 'COS_RECOVERY');
@@ -92,7 +92,7 @@ async function waitForPartitions(system: NodeSystem, disk: BlockDevice, layout: 
   }
 }
 
-function existingDevices(plan: InstallPlan): Record<PartitionRole, string> {
+function mapExistingDevices(plan: InstallPlan): Record<PartitionRole, string> {
   const existing = plan.existing!;
   return Object.fromEntries(Object.entries(existing).map(([role, p]) => [role, p.devicePath])) as Record<PartitionRole, string>;
 }

@@ -264,6 +264,13 @@ describe('installSystem in automatic mode', () => {
     expect(out.text()).toBe('');
     expect(readFileSync(join(test.root, 'dev/ttyS1'), 'utf8')).toMatch(/ros install: installed to \/dev\/nvme0n1\n$/);
   });
+
+  it('tells ros.install.tty why it refused', async () => {
+    test.write('dev/ttyS1', '');
+    test.write('proc/cmdline', 'ros.install.automatic=true ros.install.device=/dev/vdq ros.install.tty=/dev/ttyS1\n');
+    await expect(installSystem(createRecordingSystem(test.root), { automatic: true }, io())).rejects.toThrow(/no such disk/);
+    expect(readFileSync(join(test.root, 'dev/ttyS1'), 'utf8')).toMatch(/^ros install: error: no such disk: \/dev\/vdq\n  hint: give a whole disk/);
+  });
 });
 
 describe('ros.install.config_url over http', () => {
