@@ -25,7 +25,7 @@ import { hasInstalledSystem } from './existing-layout.js';
 import { askConfig, askDisk, confirmInstall, createPrompter, type Prompter } from './interactive.js';
 import { readMedium } from './medium.js';
 import { describePlan, planInstall, refuseInstalledSystem } from './plan.js';
-import { resolveInstallRequest, type InstallOptions, type InstallRequest } from './request.js';
+import { resolveInstallRequest, type InstallOptions } from './request.js';
 import { writeInstall } from './write.js';
 
 export type { InstallOptions } from './request.js';

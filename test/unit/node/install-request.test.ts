@@ -91,13 +91,18 @@ beforeEach(() => {
 afterEach(() => test.remove());
 
 describe('installSystem refuses, before running anything', () => {
-  const refuse = async (options: InstallOptions, pattern: RegExp) => {
+  const refuse = async (options: InstallOptions, pattern: RegExp): Promise<UserError> => {
     const system = createRecordingSystem(test.root);
     const attempt = installSystem(system, { silent: true, reboot: false, ...options }, io());
     await expect(attempt).rejects.toThrow(UserError);
     await attempt.catch((error: Error) => expect(error.message).toMatch(pattern));
     expect(system.runs.filter((r) => r.file !== 'blkid')).toEqual([]);
-    return attempt.catch((error: UserError) => error);
+    return attempt.then(
+      () => {
+        throw new Error('installed');
+      },
+      (error: UserError) => error,
+    );
   };
 
   it('on an installed system, pointing at ros upgrade', async () => {
