@@ -128,7 +128,7 @@ export function planDiskLayout(request: LayoutRequest): DiskLayout {
     if (deviceBytes < needed) {
       const name = request.deviceName ?? 'the disk';
       throw new UserError(
-        `${name} is too small: it has ${formatSize(deviceBytes)}, and this system (an image of ${formatSize(request.imageBytes)}) needs at least ${formatSize(roundUp(needed, MiB))}`,
+        `${name} is too small: it has ${formatSizeDown(deviceBytes)}, and this system (an image of ${formatSize(request.imageBytes)}) needs at least ${formatSize(roundUp(needed, MiB))}`,
         `use a disk of ${formatSize(roundUp(needed, MiB))} or more`,
       );
     }
@@ -199,6 +199,11 @@ export function deriveGuid(seed: string, name: string): string {
 
 export function formatSize(bytes: number): string {
   return bytes >= GiB && bytes % (GiB / 4) === 0 ? `${bytes / GiB}GiB` : `${Math.ceil(bytes / MiB)}MiB`;
+}
+
+/** A size one has (a device's), rounded down: a disk a few sectors short of the minimum must not read as the minimum. */
+export function formatSizeDown(bytes: number): string {
+  return bytes >= GiB && bytes % (GiB / 4) === 0 ? `${bytes / GiB}GiB` : `${Math.floor(bytes / MiB)}MiB`;
 }
 
 function roundUp(value: number, unit: number): number {

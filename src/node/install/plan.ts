@@ -5,7 +5,7 @@
  * the hardware can still say no.
  */
 import { randomUUID } from 'node:crypto';
-import { formatSize, minimumDiskBytes, planDiskLayout, type DiskLayout } from '../../disk/layout.js';
+import { formatSize, formatSizeDown, minimumDiskBytes, planDiskLayout, type DiskLayout } from '../../disk/layout.js';
 import { UserError } from '../../errors.js';
 import { readBootState } from '../boot-state.js';
 import type { NodeSystem } from '../system.js';
@@ -59,7 +59,7 @@ export async function checkDevice(system: NodeSystem, path: string, imageBytes: 
   if (options.checkSize && disk.sizeBytes < minimumDiskBytes(imageBytes)) {
     const minimum = minimumDiskBytes(imageBytes);
     throw new UserError(
-      `${path} is too small: it has ${formatSize(disk.sizeBytes)}, and this system (an image of ${formatSize(imageBytes)}) needs at least ${formatSize(minimum)}`,
+      `${path} is too small: it has ${formatSizeDown(disk.sizeBytes)}, and this system (an image of ${formatSize(imageBytes)}) needs at least ${formatSize(minimum)}`,
       `use a disk of ${formatSize(minimum)} or more`,
     );
   }
