@@ -74,6 +74,17 @@ describe('RootfsFilter on a real tar stream', () => {
     expect(readFileSync(join(out, longDir, 'file.txt'), 'utf8')).toBe('deep');
   });
 
+  it('adds the replaced files a source lacks (an image\'s layers have no /etc/hosts)', async () => {
+    const { out } = await filterTree((root) => {
+      mkdirSync(join(root, 'etc'));
+      writeFileSync(join(root, 'etc', 'hostname'), 'builder\n');
+    });
+    expect(readFileSync(join(out, 'etc', 'hostname'), 'utf8')).toBe('localhost\n');
+    expect(readFileSync(join(out, 'etc', 'hosts'), 'utf8')).toMatch(/^127\.0\.0\.1\tlocalhost/);
+    expect(readFileSync(join(out, 'etc', 'resolv.conf'), 'utf8')).toBe('');
+    expect(lstatSync(join(out, 'etc', 'mtab')).isSymbolicLink()).toBe(true);
+  });
+
   it.skipIf(!hasXattrTool)('keeps binary extended attributes (file capabilities) intact', async () => {
     const value = '0100000200200000000000000000000000000000';
     const odd = 'ff00fe01c3';
