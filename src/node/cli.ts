@@ -7,6 +7,7 @@ import { readStatus, renderStatus } from './commands/status.js';
 import { applyPhase, PHASES } from './phases.js';
 import { renderConfig } from './show.js';
 import { createSystem } from './system.js';
+import { registerInstallCommand } from './install/command.js';
 
 declare const ROS_VERSION: string;
 const version = typeof ROS_VERSION === 'string' ? ROS_VERSION : 'dev';
@@ -14,7 +15,7 @@ const standardOutput = { out: (text: string) => process.stdout.write(text), err:
 
 /** `ros`: the node's own tool. Each subcommand sets process.exitCode; nothing here calls process.exit mid-write. */
 function createProgram(): Command {
-  const program = new Command('ros').description('The RancherOS node tool: configuration, status, upgrade and rollback.').version(version);
+  const program = new Command('ros').description('The RancherOS node tool: configuration, install, status, upgrade and rollback.').version(version);
   // A root other than / lets the tool be tried on an unpacked image; the node's units never set it.
   program.addOption(new Option('--root <dir>', 'apply to and read from this root instead of /').default('/').hideHelp());
   const config = program.command('config').description('Show, check and apply the node configuration (CONFIG.md)');
@@ -76,6 +77,7 @@ function createProgram(): Command {
       }
       process.stdout.write(await upgradeSystem(system, { ...request, recovery: Boolean(options.recovery), reboot: options.reboot }));
     });
+  registerInstallCommand(program);
   return program;
 }
 
