@@ -28,7 +28,7 @@ import { loadSpec } from '../spec/load.js';
 import type { CompressionSpec, SpecOverrides } from '../spec/types.js';
 import { installSignalHandlers, registerCleanup } from '../cleanup.js';
 import { sweepCache } from '../cache/sweep.js';
-import { formatBytes } from '../cache/format.js';
+import { formatBytes } from '../format-bytes.js';
 import { measureBytes as measureDir } from '../cache/inventory.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..');

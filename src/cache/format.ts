@@ -1,19 +1,10 @@
 /** The lines `ros-build prune` prints: one per thing removed, then what stayed and the space reclaimed. */
 import { relative, isAbsolute } from 'node:path';
+import { formatBytes } from '../format-bytes.js';
 import { shortKey } from '../plan/keys.js';
 import type { KeepReason } from './prune.js';
 import type { SweepReport } from './sweep.js';
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 /** Paths under the working directory are shown relative to it: shorter, and what the user typed. */
 function showPath(path: string, cwd: string): string {

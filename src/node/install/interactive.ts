@@ -7,8 +7,9 @@ import { createInterface } from 'node:readline';
 import { UserError } from '../../errors.js';
 import type { NodeSystem } from '../system.js';
 import { formatSize, minimumDiskBytes } from '../../disk/layout.js';
-import { findUsers, formatBytes, listDisks, type BlockDevice } from './devices.js';
+import { findUsers, listDisks, type BlockDevice } from './devices.js';
 import { loadInstallConfig, type InstallConfigFile } from './config-file.js';
+import { formatBytes } from '../../format-bytes.js';
 
 export interface Prompter {
   /** Write the question, wait for one line; UserError when the input ends (nothing has been written then). */

@@ -10,10 +10,11 @@ import { UserError } from '../../errors.js';
 import { readBootState } from '../boot-state.js';
 import type { NodeSystem } from '../system.js';
 import { loadInstallConfig, type InstallConfigFile } from './config-file.js';
-import { findUsers, formatBytes, inspectDevice, type BlockDevice } from './devices.js';
+import { findUsers, inspectDevice, type BlockDevice } from './devices.js';
 import { requireExistingLayout, type ExistingLayout } from './existing-layout.js';
 import { readMedium, type Medium } from './medium.js';
 import type { InstallRequest } from './request.js';
+import { formatBytes } from '../../format-bytes.js';
 
 export interface InstallPlan {
   request: InstallRequest;

@@ -11,7 +11,8 @@ import { cleanInterruptedUpgrade, promoteTransition } from '../slots/transition.
 import type { NodeSystem } from '../system.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { renderCheck, resolveUpgrade, type UpgradeRequest } from './check.js';
-import { mebibytes, writeImage } from './write-image.js';
+import { formatBytes } from '../../format-bytes.js';
+import { writeImage } from './write-image.js';
 
 export interface UpgradeOptions extends UpgradeRequest {
   /** Replace the recovery image instead of the active one. */
@@ -49,7 +50,7 @@ export async function upgradeSystem(system: NodeSystem, options: UpgradeOptions)
       throw error;
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    system.log(`ros: wrote ${TRANSITION_DIR}: ${written.entries} files, squashfs ${mebibytes(written.squashfsBytes)}, kernel ${written.kernelVersion} (${seconds} s)`);
+    system.log(`ros: wrote ${TRANSITION_DIR}: ${written.entries} files, squashfs ${formatBytes(written.squashfsBytes)}, kernel ${written.kernelVersion} (${seconds} s)`);
     if (slot === 'active') await clearBootChoices(system);
     await promoteTransition(dir, slot, boot.slot);
     const change: SlotChange = {
@@ -86,7 +87,7 @@ async function checkRoom(dir: string, label: string, compressedBytes: number): P
   const needed = Math.ceil(compressedBytes * 1.1) + BOOT_FILES_BYTES;
   if (free < needed) {
     throw new Error(
-      `not enough room on ${label}: ${mebibytes(free)} free, the new image needs about ${mebibytes(needed)} (${mebibytes(compressedBytes)} of compressed layers, plus kernel and initramfs); nothing was written. Free space on ${label} or install with a larger ${label}`,
+      `not enough room on ${label}: ${formatBytes(free)} free, the new image needs about ${formatBytes(needed)} (${formatBytes(compressedBytes)} of compressed layers, plus kernel and initramfs); nothing was written. Free space on ${label} or install with a larger ${label}`,
     );
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { IMAGE_FILES } from '../../disk/slots.js';
+import { formatBytes } from '../../format-bytes.js';
 import type { RegistryClient } from '../../publish/registry/client.js';
 import { compressRootfsTar, pickBootFiles } from '../../rootfs/compress.js';
 import { flattenLayers, type LayerSource } from '../../rootfs/flatten-layers.js';
@@ -45,7 +46,7 @@ export async function writeImage(client: RegistryClient, layers: readonly LayerD
     .map((layer, index) => ({
       name: layer.digest,
       open: async () => {
-        log(`ros: pulling layer ${index + 1}/${layers.length} ${layer.digest.slice(0, 19)} (${mebibytes(layer.size)})`);
+        log(`ros: pulling layer ${index + 1}/${layers.length} ${layer.digest.slice(0, 19)} (${formatBytes(layer.size)})`);
         return openLayer(client, layer);
       },
     }))
@@ -73,8 +74,4 @@ async function openLayer(client: RegistryClient, layer: LayerDescriptor): Promis
   if (!GZIP_LAYERS.includes(layer.mediaType)) return blob;
   // pipeline destroys every stage with the first error, so a digest mismatch or a lost connection reaches the reader.
   return pipeline(blob, createGunzip(), () => {});
-}
-
-export function mebibytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -51,9 +51,9 @@ describe('askDisk', () => {
     const lines = io.text().split('\n');
     expect(lines.slice(0, 4)).toEqual([
       'Disks:',
-      expect.stringMatching(/^ {3}1\) \/dev\/sr0 +1 GiB {2}QEMU DVD-ROM {2}\(read-only\)$/),
-      expect.stringMatching(/^ {3}2\) \/dev\/vda +8 GiB {2}QEMU HARDDISK$/),
-      expect.stringMatching(/^ {3}3\) \/dev\/vdb +256 MiB {2}small disk {2}\(too small, needs \d+MiB\)$/),
+      expect.stringMatching(/^ {3}1\) \/dev\/sr0 +1\.0 GiB {2}QEMU DVD-ROM {2}\(read-only\)$/),
+      expect.stringMatching(/^ {3}2\) \/dev\/vda +8\.0 GiB {2}QEMU HARDDISK$/),
+      expect.stringMatching(/^ {3}3\) \/dev\/vdb +256\.0 MiB {2}small disk {2}\(too small, needs \d+MiB\)$/),
     ]);
     expect(io.text()).not.toContain('loop0');
     expect(io.text()).toContain('"9" is not one of the disks above: answer with its number or its name');
@@ -119,7 +119,7 @@ describe('interactive installSystem', () => {
     const system = createRecordingSystem(test.root);
     expect(await installSystem(system, { reboot: false }, io)).toEqual({ result: 'installed', device: '/dev/vda', action: 'none' });
     expect(io.text()).toMatch(/Install to which disk\? \[1-3\]: .*Configuration file or http\(s\) URL \(empty: none\): /s);
-    expect(io.text()).toMatch(/ERASE everything on \/dev\/vda, 8 GiB, QEMU HARDDISK, and write:\n {3}1 BIOS +1MiB\n {3}2 COS_GRUB +64MiB\n/);
+    expect(io.text()).toMatch(/ERASE everything on \/dev\/vda, 8\.0 GiB, QEMU HARDDISK, and write:\n {3}1 BIOS +1MiB\n {3}2 COS_GRUB +64MiB\n/);
     expect(io.text()).toContain('configuration: /cc.yaml (to COS_OEM/cloud-config.yaml)');
     expect(io.text()).toContain('Erase /dev/vda and install? Type "yes" to go on: ');
     expect(readFileSync(join(test.root, 'run/ros/install/COS_OEM/cloud-config.yaml'), 'utf8')).toBe('#cloud-config\nhostname: asked\n');

@@ -253,7 +253,7 @@ describe('installSystem in automatic mode', () => {
     expect(disk.readBigUInt64LE(0x5c)).toBe(2048n);
     expect(disk.subarray(2048 * 512, 2048 * 512 + 512).equals(readFileSync(at('run/initramfs/live/ros/install/core.img')).subarray(0, 512))).toBe(true);
     expect(out.text()).toMatch(/^ros install: \+ sgdisk --zap-all/m);
-    expect(out.text()).toMatch(/^ros install: ERASE everything on \/dev\/vda, 8 GiB, QEMU HARDDISK, and write:$/m);
+    expect(out.text()).toMatch(/^ros install: ERASE everything on \/dev\/vda, 8\.0 GiB, QEMU HARDDISK, and write:$/m);
     expect(out.text()).toMatch(/^ros install: installed to \/dev\/vda; powering off/m);
   });
 
