@@ -6,8 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { verifyPassword } from '../../src/node/crypt.js';
-import { runCli, specFlags, testImage } from '../helpers/cli.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { runCli, specFlags } from '../helpers/cli.js';
 
 // Under TCG a boot takes 60–120 s on two cores; allow for a loaded CI machine.
 const bootTimeoutSeconds = 420;
@@ -173,66 +172,5 @@ describe('the same machine with settings on the kernel command line and two bad 
     expect(log).toContain('ros: error: init: /oem/98-typed.yaml: ros.sysctl: must be object; skipped');
     expect(readFileSync(guest.logPath, 'utf8')).toContain('/oem/99-broken.yaml: not valid YAML');
     expect((await sh('systemctl is-failed ros-config-init')).stdout).toBe('failed');
-  }, testTimeoutMs);
-});
-
-/*
- * The check half of an upgrade, against a real registry on the host (Debian's
- * docker-registry on loopback, reached from the guest at qemu's gateway) with
- * an image pushed and signed by ros-build, and another one pushed unsigned.
- */
-describe('ros upgrade --dry-run: the image and its cosign signature, checked on the node', () => {
-  const REGISTRY_PORT = 5130; // fixed: the repository name is part of the image, a stable one keeps the build cache warm
-  const passphrase = { COSIGN_PASSWORD: 'e2e-passphrase' };
-  let registry: TestRegistry;
-  let signedDigest = '';
-  const guestImage = (tag: string) => `10.0.2.2:${REGISTRY_PORT}/${testImage.repo}:${tag}`;
-  const upgrade = (args: string) => sh(`sudo ros upgrade --dry-run --allow-http ${args}`);
-
-  beforeAll(async () => {
-    registry = await startRegistry({ port: REGISTRY_PORT });
-    const out = join(work, 'publish');
-    const flags = (tag: string) => ['--repo', `${registry.host}/${testImage.repo}`, '--tag', tag, '--output-dir', out];
-    for (const prefix of ['good', 'other']) {
-      const keygen = await runCli(['keygen', '--output-prefix', join(work, prefix)], { env: passphrase });
-      expect(keygen.exitCode, keygen.stderr).toBe(0);
-      expect((await guest.run(`cat > /tmp/${prefix}.pub`, { input: readFileSync(join(work, `${prefix}.pub`), 'utf8') })).exitCode).toBe(0);
-    }
-    const pushed = async (tag: string) => {
-      const build = await runCli(['build', ...flags(tag)]);
-      expect(build.exitCode, build.stderr).toBe(0);
-      const push = await runCli(['push', '--image-only', ...flags(tag)]);
-      expect(push.exitCode, push.stderr).toBe(0);
-      return push.stdout.trim().split('@')[1]!;
-    };
-    signedDigest = await pushed(testImage.tag);
-    const sign = await runCli(['sign', ...flags(testImage.tag), '--key', join(work, 'good.key'), '--signer', 'builtin', '--no-checksums'], { env: passphrase });
-    expect(sign.exitCode, sign.stderr).toBe(0);
-    expect(await pushed('unsigned')).not.toBe(signedDigest);
-  }, testTimeoutMs);
-
-  afterAll(async () => {
-    await registry?.stop();
-  });
-
-  it('accepts the image signed with the configured key, naming its digest', async () => {
-    const result = await upgrade(`--image ${guestImage(testImage.tag)} --key /tmp/good.pub`);
-    expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`${guestImage(testImage.tag)} (${signedDigest}): signature verified with /tmp/good.pub;`);
-  }, testTimeoutMs);
-
-  it('refuses it with another key, and an unsigned image, saying why', async () => {
-    const otherKey = await upgrade(`--image ${guestImage(testImage.tag)} --key /tmp/other.pub`);
-    expect(otherKey.exitCode).toBe(1);
-    expect(otherKey.stderr).toMatch(/no valid signature for .*: a signature does not match the public key/);
-    const unsigned = await upgrade(`--image ${guestImage('unsigned')} --key /tmp/good.pub`);
-    expect(unsigned.exitCode).toBe(1);
-    expect(unsigned.stderr).toMatch(/is not signed: the registry has no sha256-[0-9a-f]{64}\.sig/);
-  }, testTimeoutMs);
-
-  it('says plainly that writing the image is not built yet', async () => {
-    const result = await sh(`sudo ros upgrade --allow-http --image ${guestImage(testImage.tag)} --key /tmp/good.pub`);
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('not built yet');
   }, testTimeoutMs);
 });

@@ -1,0 +1,175 @@
+import { execa } from 'execa';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGuest, type Guest } from '../../src/boot/guest.js';
+import { runCli, specFlags, testImage } from '../helpers/cli.js';
+import { writeTestSpec } from '../helpers/spec.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+// Under TCG a boot takes 45–120 s on two cores, an upgrade a few minutes; allow for a loaded CI machine.
+const bootTimeoutSeconds = 420;
+const testTimeoutMs = 1_200_000;
+const REGISTRY_PORT = 5130; // fixed: the repository name is part of the image, a stable one keeps the build cache warm
+const passphrase = { COSIGN_PASSWORD: 'e2e-passphrase' };
+
+/*
+ * Upgrades on a real machine: a disk installed with the test image (tag
+ * "it"), a real docker-registry on the host reached from the guest at qemu's
+ * gateway, and two newer images built from the spec with ros-build, each with
+ * another tag and one more layer: "v2" (a marker file) and "broken" (no
+ * os-release: systemd refuses to switch to a root that is not an OS tree, so
+ * its boot fails in the initramfs, which restarts the machine).
+ * Pushed and signed with ros-build; everything is checked from inside over
+ * SSH as rancher.
+ */
+const work = mkdtempSync(join(tmpdir(), 'ros-upgrade-'));
+const key = join(work, 'id_ed25519');
+const machine = join(work, 'machine.raw');
+let guest: Guest;
+let registry: TestRegistry;
+const digests: Record<string, string> = {};
+const guestImage = (tag: string) => `10.0.2.2:${REGISTRY_PORT}/${testImage.repo}:${tag}`;
+const STATE = '/run/initramfs/ros/state';
+
+const sh = async (command: string, options: { timeoutSeconds?: number } = {}) => {
+  const result = await guest.run(`sudo -n sh -c '${command.replace(/'/g, `'\\''`)}'`, options);
+  return { ...result, stdout: result.stdout.trim() };
+};
+const upgrade = (args: string) => sh(`ros upgrade --allow-http --no-reboot ${args}`, { timeoutSeconds: 1800 });
+const status = async () => (await sh('ros status')).stdout;
+
+async function buildAndPush(tag: string, spec: string): Promise<string> {
+  const flags = ['-f', spec, '--repo', `${registry.host}/${testImage.repo}`, '--tag', tag, '--output-dir', join(work, 'publish')];
+  const build = await runCli(['build', ...flags]);
+  expect(build.exitCode, build.stderr).toBe(0);
+  const push = await runCli(['push', '--image-only', ...flags]);
+  expect(push.exitCode, push.stderr).toBe(0);
+  return push.stdout.trim().split('@')[1]!;
+}
+
+async function sign(tag: string, keyPrefix: string): Promise<void> {
+  const result = await runCli(['sign', `${registry.host}/${testImage.repo}@${digests[tag]}`, '--key', join(work, `${keyPrefix}.key`), '--signer', 'builtin', '--no-checksums', '--output-dir', join(work, 'publish')], { env: passphrase });
+  expect(result.exitCode, result.stderr).toBe(0);
+}
+
+beforeAll(async () => {
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ros-build upgrade e2e', '-f', key]);
+  const cloudConfig = join(work, 'cloud-config.yaml');
+  writeFileSync(cloudConfig, `#cloud-config\nssh_authorized_keys:\n  - ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
+  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...specFlags()]);
+  expect(built.exitCode, built.stderr).toBe(0);
+  copyFileSync(built.stdout.trim(), machine);
+
+  registry = await startRegistry({ port: REGISTRY_PORT });
+  for (const prefix of ['good', 'other']) {
+    const keygen = await runCli(['keygen', '--output-prefix', join(work, prefix)], { env: passphrase });
+    expect(keygen.exitCode, keygen.stderr).toBe(0);
+  }
+  const marker = 'echo "upgrade e2e marker" > /usr/lib/ros-e2e-marker';
+  digests.v2 = await buildAndPush('v2', writeTestSpec(work, 'v2', { layers: { e2e: marker } }));
+  await sign('v2', 'good');
+  // Not signed yet: first the refusal of an unsigned image, then signed for the failed-boot test.
+  digests.broken = await buildAndPush('broken', writeTestSpec(work, 'broken', { layers: { e2e: marker, broken: 'rm -f /usr/lib/os-release /etc/os-release' } }));
+
+  guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
+  await guest.waitForLogin();
+  for (const prefix of ['good', 'other']) expect((await guest.run(`cat > /home/rancher/${prefix}.pub`, { input: readFileSync(join(work, `${prefix}.pub`), 'utf8') })).exitCode).toBe(0);
+}, 3_600_000);
+
+afterAll(async () => {
+  await guest?.stop();
+  await registry?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('ros upgrade refuses, before writing anything', () => {
+  it('an image signed with another key, an unsigned one, and an unreachable registry, saying why', async () => {
+    const dryRun = await upgrade(`--dry-run --image ${guestImage('v2')} --key /home/rancher/good.pub`);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toContain(`${guestImage('v2')} (${digests.v2}): signature verified with /home/rancher/good.pub;`);
+    const otherKey = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/other.pub`);
+    expect(otherKey.exitCode).toBe(1);
+    expect(otherKey.stderr).toMatch(/no valid signature for .*: a signature does not match the public key/);
+    const unsigned = await upgrade(`--image ${guestImage('broken')} --key /home/rancher/good.pub`);
+    expect(unsigned.exitCode).toBe(1);
+    expect(unsigned.stderr).toMatch(/is not signed: the registry has no sha256-[0-9a-f]{64}\.sig/);
+    const closed = await upgrade(`--image 10.0.2.2:5999/${testImage.repo}:v2`);
+    expect(closed.exitCode).toBe(1);
+    expect(closed.stderr).toMatch(/cannot reach registry 10\.0\.2\.2:5999 \(\d+ attempts with backoff\)/);
+  }, testTimeoutMs);
+
+  it('an image that does not fit on COS_STATE, naming the sizes', async () => {
+    expect((await sh(`mount -o remount,rw ${STATE} && fallocate -l $(( $(df -B1 --output=avail ${STATE} | tail -1) - 65536 )) ${STATE}/filler`)).exitCode).toBe(0);
+    const full = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
+    expect((await sh(`mount -o remount,rw ${STATE} && rm ${STATE}/filler && mount -o remount,ro ${STATE}`)).exitCode).toBe(0);
+    expect(full.exitCode).toBe(1);
+    expect(full.stderr).toMatch(/not enough room on COS_STATE: [\d.]+ MiB free, the new image needs about [\d.]+ MiB .*nothing was written/);
+    expect((await sh(`ls ${STATE}/cOS`)).stdout.split('\n')).toEqual(['active', 'passive']);
+    expect(await status()).toMatch(/^active: +ros-build-test\/os:it \(version it\)$/m);
+  }, testTimeoutMs);
+});
+
+describe('ros upgrade writes the new image beside the running one', () => {
+  it('leaves the old system booting when the machine dies while it writes, and the next upgrade cleans up', async () => {
+    const started = await sh(`systemd-run --unit ros-e2e-upgrade ros upgrade --allow-http --no-reboot --image ${guestImage('v2')} --key /home/rancher/good.pub`);
+    expect(started.exitCode, started.stderr).toBe(0);
+    // Pulled the first layers and writing the squashfs: pull the plug.
+    for (let i = 0; i < 600; i++) {
+      const size = Number((await sh(`stat -c %s ${STATE}/cOS/transition/rootfs.squashfs 2>/dev/null || echo 0`)).stdout);
+      if (size > 20 * 2 ** 20) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await guest.stop();
+    guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial-2.log'), ssh: { keyFile: key, user: 'rancher' } });
+    await guest.waitForLogin();
+    expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
+    expect((await sh(`ls ${STATE}/cOS`)).stdout.split('\n')).toContain('transition');
+    expect(await status()).toMatch(/^active: +ros-build-test\/os:it \(version it\)$/m);
+  }, testTimeoutMs);
+
+  it('upgrades to the signed image: after a reboot the new version runs and the old one is passive', async () => {
+    const result = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('removed the unfinished cOS/transition');
+    expect(result.stdout).toContain(`signature verified with /home/rancher/good.pub`);
+    expect(result.stdout).toMatch(/upgraded in \d+ s: .*:v2 \(sha256:[0-9a-f]{64}\) written to active; ros-build-test\/os:it \(version it\) is passive; reboot to start it/);
+    process.stdout.write(`ros upgrade under TCG: ${result.stdout.split('\n').filter((l) => /wrote|upgraded/.test(l)).join(' | ')}\n`);
+    await guest.reboot();
+    expect((await sh('cat /usr/lib/ros-e2e-marker')).stdout).toBe('upgrade e2e marker');
+    expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
+    const after = await status();
+    expect(after).toMatch(/^booted: active$/m);
+    expect(after).toMatch(new RegExp(`^active: +127\\.0\\.0\\.1:${REGISTRY_PORT}/ros-build-test/os:v2 \\(version v2\\)$`, 'm'));
+    expect(after).toMatch(/^passive: +ros-build-test\/os:it \(version it\)$/m);
+    expect(after).toContain(`last change: upgrade at `);
+    expect(after).toContain(digests.v2);
+    // The new image finished its boot: boot assessment cleared GRUB's mark.
+    expect((await sh('grep -c ^boot_pending= /oem/grubenv')).stdout).toBe('0');
+  }, testTimeoutMs);
+
+  it('rolls back to the old image', async () => {
+    expect((await sh('ros rollback')).exitCode).toBe(0);
+    await guest.reboot();
+    expect((await sh('test -e /usr/lib/ros-e2e-marker')).exitCode).not.toBe(0);
+    expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('it');
+    expect(await status()).toMatch(/^passive: +\S+:v2 \(version v2\)$/m);
+  }, testTimeoutMs);
+
+  it('comes back on the previous image by itself when the new one never finishes its boot, and says the upgrade failed', async () => {
+    await sign('broken', 'good');
+    const result = await upgrade(`--image ${guestImage('broken')} --key /home/rancher/good.pub`);
+    expect(result.exitCode, result.stderr).toBe(0);
+    // The broken boot fails in the initramfs, which restarts the machine; GRUB then starts passive.
+    await guest.reboot({ timeoutSeconds: 2 * bootTimeoutSeconds });
+    const boot = (await sh('cat /run/ros/boot')).stdout;
+    expect(boot).toContain('IMAGE=passive');
+    expect(boot).toContain('FALLBACK=yes');
+    expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('it');
+    const after = await status();
+    expect(after).toContain('booted: passive (FALLBACK: the active image did not boot)');
+    expect(after).toMatch(new RegExp(`^upgrade FAILED: \\S+:broken \\(${digests.broken}\\) did not complete its boot; running the previous image$`, 'm'));
+    expect(readFileSync(guest.logPath, 'utf8')).toContain('The last boot of the active image did not complete: starting passive.');
+  }, testTimeoutMs);
+});
