@@ -107,7 +107,8 @@ describe('an installed disk, booted and looked at over SSH', () => {
     expect(readFileSync(guest.logPath, 'utf8')).toContain('The last boot of the active image did not complete: starting passive.');
   }, 2 * testTimeoutMs);
 
-  it('`ros status` says so; `ros rollback` makes the running image active, and the next boot is a normal one', async () => {
+  // The reboot into a rolled-back image is proven in test/e2e/upgrade.test.ts; here the swap itself and what status says of it.
+  it('`ros status` says so; `ros rollback` makes the running image active and clears the fallback mark', async () => {
     const before = (await sh('ros status')).stdout;
     expect(before).toContain('booted: passive (FALLBACK: the active image did not boot)');
     expect(before).toMatch(/^active: +unreadable \(no rootfs\.squashfs in /m);
@@ -116,16 +117,12 @@ describe('an installed disk, booted and looked at over SSH', () => {
     expect(before).toContain('last change: none recorded');
     const rolled = await sh('ros rollback');
     expect(rolled.exitCode, rolled.stderr).toBe(0);
-    await guest.reboot();
-    const boot = (await sh('cat /run/ros/boot')).stdout;
-    expect(boot).toContain('IMAGE=active');
-    expect(boot).toContain('FALLBACK=no');
     const after = (await sh('ros status')).stdout;
-    expect(after).toMatch(/^booted: active$/m);
+    expect(after).toMatch(/^active: +ros-build-test\/os:it \(version it\)$/m);
     expect(after).toMatch(/^passive: +unreadable/m);
     expect(after).toMatch(/^last change: rollback at .*: passive became active \(booted from passive as a fallback\)$/m);
-    expect((await sh('cat /root/ros-e2e')).stdout).toBe('kept');
-  }, 2 * testTimeoutMs);
+    expect((await sh('grep -c ^boot_pending= /oem/grubenv')).stdout).toBe('0');
+  }, testTimeoutMs);
 });
 
 describe('every bootable disk format reaches a login prompt', () => {

@@ -118,7 +118,7 @@ describe('ros upgrade writes the new image beside the running one', () => {
     // Pulled the first layers and writing the squashfs: pull the plug.
     for (let i = 0; i < 600; i++) {
       const size = Number((await sh(`stat -c %s ${STATE}/cOS/transition/rootfs.squashfs 2>/dev/null || echo 0`)).stdout);
-      if (size > 20 * 2 ** 20) break;
+      if (size > 4 * 2 ** 20) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     await guest.stop();
