@@ -29,10 +29,9 @@ export async function promoteTransition(partitionDir: string, slot: 'active' | '
   }
   if (running === 'passive') {
     // The machine runs passive (a fallback, or chosen): it stays the one to come back to.
-    await rm(path(slotDir('active')), { recursive: true, force: true });
+    await drop(partitionDir, slotDir('active'));
   } else {
-    await rm(path(slotDir('passive')), { recursive: true, force: true });
-    await syncPath(cos);
+    await drop(partitionDir, slotDir('passive'));
     if (await exists(path(slotDir('active')))) await rename(path(slotDir('active')), path(slotDir('passive')));
   }
   await syncPath(cos);
@@ -44,6 +43,7 @@ export async function promoteTransition(partitionDir: string, slot: 'active' | '
 export async function cleanInterruptedUpgrade(partitionDir: string): Promise<string[]> {
   const path = (name: string) => join(partitionDir, name);
   const done: string[] = [];
+  await rm(path(DROPPED_DIR), { recursive: true, force: true });
   if (!(await exists(path(TRANSITION_DIR)))) {
     if (await exists(path(PARKED_DIR))) {
       await rm(path(PARKED_DIR), { recursive: true, force: true });
@@ -64,6 +64,18 @@ export async function cleanInterruptedUpgrade(partitionDir: string): Promise<str
   done.push(`removed the unfinished ${TRANSITION_DIR}`);
   await syncPath(path('cOS'));
   return done;
+}
+
+/** Where a slot goes to be deleted: one rename takes it out whole, so a cut during the deletion never leaves half an image in a slot. */
+const DROPPED_DIR = 'cOS/.dropped';
+
+async function drop(partitionDir: string, slot: string): Promise<void> {
+  const dropped = join(partitionDir, DROPPED_DIR);
+  await rm(dropped, { recursive: true, force: true });
+  if (!(await exists(join(partitionDir, slot)))) return;
+  await rename(join(partitionDir, slot), dropped);
+  await syncPath(join(partitionDir, 'cOS'));
+  await rm(dropped, { recursive: true, force: true });
 }
 
 async function exists(path: string): Promise<boolean> {

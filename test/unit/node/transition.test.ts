@@ -55,6 +55,14 @@ describe('cleanInterruptedUpgrade', () => {
     expect(slots()).toEqual({ active: 'v2', passive: 'missing', recovery: 'r1', transition: 'missing' });
   });
 
+  it('never leaves half a slot when the cut came while an image was being deleted', async () => {
+    // Running passive after a fallback: active is dropped (moved aside whole, then deleted).
+    renameSync(dir('active'), dir('.dropped'));
+    await cleanInterruptedUpgrade(partition);
+    expect(slots()).toEqual({ active: 'v1', passive: 'missing', recovery: 'r1', transition: 'missing' });
+    expect(existsSync(dir('.dropped'))).toBe(false);
+  });
+
   it('puts the parked recovery image back', async () => {
     renameSync(dir('recovery'), dir('.previous'));
     await cleanInterruptedUpgrade(partition);
