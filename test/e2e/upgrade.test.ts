@@ -101,7 +101,7 @@ describe('ros upgrade refuses, before writing anything', () => {
   }, testTimeoutMs);
 
   it('an image that does not fit on COS_STATE, naming the sizes', async () => {
-    expect((await sh(`mount -o remount,rw ${STATE} && fallocate -l $(( $(df -B1 --output=avail ${STATE} | tail -1) - 65536 )) ${STATE}/filler`)).exitCode).toBe(0);
+    expect((await sh(`mount -o remount,rw ${STATE} && fallocate -l $(( $(df -B1 --output=avail ${STATE} | tail -1) - 8 * 1048576 )) ${STATE}/filler`)).exitCode).toBe(0);
     const full = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
     expect((await sh(`mount -o remount,rw ${STATE} && rm ${STATE}/filler && mount -o remount,ro ${STATE}`)).exitCode).toBe(0);
     expect(full.exitCode).toBe(1);

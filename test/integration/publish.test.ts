@@ -109,7 +109,7 @@ describe('push', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toBe(push.stdout);
     expect(again.stderr).toContain(`${pushedImage}, already there`);
-  });
+  }, 180_000); // two pushes of an 800 MB image and the ISO, compressed on two cores
 
   it('the image pulled back with skopeo into an empty engine runs', async () => {
     const engine = await startFreshEngine();

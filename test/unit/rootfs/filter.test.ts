@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, linkSync, symlinkSync, createReadStream, createWriteStream, readFileSync, existsSync, lstatSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, linkSync, symlinkSync, createReadStream, createWriteStream, readFileSync, existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
+import { scratchDirs } from '../../helpers/scratch.js';
+
+const scratch = scratchDirs();
 import { RootfsFilter } from '../../../src/rootfs/filter.js';
 import { classifyEntry, matchBootFile } from '../../../src/rootfs/rules.js';
 
 /** A tar made by GNU tar with what a container export carries, filtered by RootfsFilter, extracted again. */
 async function filterTree(build: (root: string) => void) {
-  const work = mkdtempSync(join(tmpdir(), 'ros-filter-'));
+  const work = scratch('ros-filter-');
   const root = join(work, 'in');
   mkdirSync(root);
   build(root);
@@ -111,7 +113,7 @@ describe('RootfsFilter on a real tar stream', () => {
   });
 
   it('fails on a truncated stream instead of producing a short rootfs', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'ros-filter-'));
+    const work = scratch('ros-filter-');
     writeFileSync(join(work, 'big'), Buffer.alloc(10000, 1));
     const tar = execFileSync('tar', ['-C', work, '-cf', '-', 'big']);
     const filter = new RootfsFilter();
@@ -140,7 +142,7 @@ describe('rootfs rules', () => {
 
 describe('RootfsFilter and SOURCE_DATE_EPOCH', () => {
   it('clamps mtimes newer than the epoch and leaves older headers byte-exact', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'ros-filter-'));
+    const work = scratch('ros-filter-');
     const root = join(work, 'in');
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc', 'new'), 'new');
