@@ -105,7 +105,7 @@ describe('ros upgrade refuses, before writing anything', () => {
     const full = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
     expect((await sh(`mount -o remount,rw ${STATE} && rm ${STATE}/filler && mount -o remount,ro ${STATE}`)).exitCode).toBe(0);
     expect(full.exitCode).toBe(1);
-    expect(full.stderr).toMatch(/not enough room on COS_STATE: [\d.]+ MiB free, the new image needs about [\d.]+ MiB .*nothing was written/);
+    expect(full.stderr).toMatch(/not enough room on COS_STATE: [\d.]+ [KMG]iB free, the new image needs about [\d.]+ MiB .*nothing was written/);
     expect((await sh(`ls ${STATE}/cOS`)).stdout.split('\n')).toEqual(['active', 'passive']);
     expect(await status()).toMatch(/^active: +ros-build-test\/os:it \(version it\)$/m);
   }, testTimeoutMs);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECOVERY_LABEL, STATE_LABEL, slotDir, type SlotName } from '../../disk/slots.js';
 import { readBootState, type BootState } from '../boot-state.js';
-import { readIdentity, readSlotIdentity, type ImageIdentity } from '../slots/image-identity.js';
+import { readSlotIdentity, type ImageIdentity } from '../slots/image-identity.js';
 import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
 import { completeSwap, hasPendingSwap } from '../slots/swap.js';
 import type { NodeSystem } from '../system.js';
@@ -33,8 +33,9 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   const slots: NodeStatus['slots'] = {};
   let lastChange: SlotChange | undefined;
   const state = { knownMount: BOOT_STATE_MOUNT };
+  // Each slot is read from its own squashfs, the running one too: after a rollback the running image sits in the other slot until the next boot.
   const readState = async (dir: string) => {
-    for (const slot of ['active', 'passive'] as const) slots[slot] = await identify(system, boot, slot, join(dir, slotDir(slot)));
+    for (const slot of ['active', 'passive'] as const) slots[slot] = await readSlotIdentity(system, join(dir, slotDir(slot)), slot);
     lastChange = await readFile(join(dir, LAST_CHANGE), 'utf8').then((t) => JSON.parse(t) as SlotChange, () => undefined);
   };
   // One read-only look, unless a power cut interrupted a swap: then it is finished first, read-write.
@@ -50,14 +51,9 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
     });
   }
   await withPartition(system, RECOVERY_LABEL, { writable: false }, async (dir) => {
-    slots.recovery = await identify(system, boot, 'recovery', join(dir, slotDir('recovery')));
+    slots.recovery = await readSlotIdentity(system, join(dir, slotDir('recovery')), 'recovery');
   }).catch((error: Error) => (slots.recovery = { problem: error.message }));
   return { boot, slots, lastChange };
-}
-
-/** The running image answers for itself; the others are looked into. */
-function identify(system: NodeSystem, boot: BootState, slot: SlotName, path: string): Promise<ImageIdentity> {
-  return slot === boot.slot ? readIdentity(system.root) : readSlotIdentity(system, path, slot);
 }
 
 export function renderStatus(status: NodeStatus): string {
