@@ -9,7 +9,7 @@
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync, readSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,18 +17,10 @@ import { DISK_FORMATS, type DiskFormatName } from '../../src/artifacts/formats/i
 import { UserError } from '../../src/errors.js';
 import { CommandError } from '../../src/exec/run.js';
 import { buildCheckArgs, buildCompareArgs, buildInfoArgs, type QemuImageFormat } from '../../src/tools/qemu-img.js';
+import { locateTool } from '../../src/exec/find-tool.js';
 
 const TOOLS = ['qemu-img', 'sgdisk', 'cp', 'tar', 'gzip'];
-const onPath = (tool: string) =>
-  [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'].some((dir) => {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-const missing = TOOLS.filter((t) => !onPath(t));
+const missing = (await Promise.all(TOOLS.map(async (tool) => ((await locateTool(tool)) ? [] : [tool])))).flat();
 if (missing.length) console.warn(`formats integration test (SKIPPED: missing ${missing.join(', ')}; install qemu-utils, gdisk)`);
 
 const GiB = 1024 ** 3;

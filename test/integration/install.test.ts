@@ -9,8 +9,8 @@
  */
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, openSync, readSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { patchCoreImage } from '../../src/disk/bios-boot.js';
@@ -19,19 +19,11 @@ import { installSystem, type InstallIo } from '../../src/node/install/index.js';
 import { FRESH_GRUBENV } from '../../src/node/install/write.js';
 import { createSystem } from '../../src/node/system.js';
 import { scratchDirs } from '../helpers/scratch.js';
+import { locateTool } from '../../src/exec/find-tool.js';
 
 const TOOLS = ['losetup', 'sgdisk', 'wipefs', 'partx', 'blkid', 'mkfs.ext4', 'mkfs.vfat', 'mmd', 'mcopy', 'mtype', 'mksquashfs', 'mount', 'umount'];
-const onPath = (tool: string) =>
-  [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'].some((dir) => {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 const notRoot = process.getuid?.() !== 0;
-const missing = TOOLS.filter((t) => !onPath(t));
+const missing = (await Promise.all(TOOLS.map(async (tool) => ((await locateTool(tool)) ? [] : [tool])))).flat();
 const skipReason = notRoot
   ? ' (SKIPPED: needs root for loop devices and mounts; run as root or through sudo, as make test-integration does)'
   : missing.length > 0

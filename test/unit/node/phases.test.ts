@@ -5,29 +5,10 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../../src/node/crypt.js';
 import { applyPhase } from '../../../src/node/phases.js';
-import type { NodeSystem, RunOptions } from '../../../src/node/system.js';
-
-interface Recorded {
-  file: string;
-  args: readonly string[];
-  options?: RunOptions;
-}
+import { createRecordingSystem } from './install-root.js';
 
 /** A node's root in a temporary directory; programs are recorded, not run (modprobe, hostname, chpasswd would change this machine). */
-function createTestSystem(root: string): NodeSystem & { runs: Recorded[]; lines: string[] } {
-  const runs: Recorded[] = [];
-  const lines: string[] = [];
-  return {
-    root,
-    runs,
-    lines,
-    log: (line) => lines.push(line),
-    run: async (file, args, options) => {
-      runs.push({ file, args, options });
-      return { code: 0, output: '' };
-    },
-  };
-}
+const createTestSystem = (root: string) => createRecordingSystem(root);
 
 let root: string;
 const write = (path: string, text: string) => {
