@@ -94,16 +94,19 @@ async function serve(request: IncomingMessage, response: ServerResponse, cacheDi
     await pipeline(upstream, response);
     return;
   }
-  // Tee into the cache under a private name, renamed when the whole file arrived and
-  // before the client hears the end, so its next request for the file is a hit.
+  // Tee into the cache under a private name, renamed when the whole file arrived.
+  // The last chunk is held back until then: a client that knows the length is done
+  // when its last byte arrives, and its next request for the file must be a hit.
   await mkdir(dirname(cached), { recursive: true });
   const partial = `${cached}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const file = createWriteStream(partial);
   let received = 0;
+  let held: Buffer | undefined;
   upstream.on('data', (chunk: Buffer) => {
     received += chunk.length;
     file.write(chunk);
-    response.write(chunk);
+    if (held) response.write(held);
+    held = chunk;
   });
   try {
     await finished(upstream);
@@ -111,7 +114,7 @@ async function serve(request: IncomingMessage, response: ServerResponse, cacheDi
     const expected = Number(upstream.headers['content-length'] ?? received);
     if (received !== expected) throw new Error(`${url}: ${received} of ${expected} bytes`);
     await rename(partial, cached);
-    response.end();
+    response.end(held);
   } catch (error) {
     file.destroy();
     await rm(partial, { force: true });
