@@ -10,6 +10,8 @@ import { scratchDirs } from '../helpers/scratch.js';
 const GiB = 2 ** 30;
 const epoch = '1700000000';
 const formats = 'raw,qcow2,vhd,vmdk,gce,ami';
+/** The formats promised byte-identical (README): the first build makes only these, the second every format. */
+const reproducible = 'raw,qcow2,vhd,gce';
 const flagsFor = (outputDir: string) => ['--repo', testImage.repo, '--tag', testImage.tag, '--output-dir', outputDir];
 
 /** The last `length` bytes of a file (disks are larger than one Buffer). */
@@ -48,9 +50,9 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
 
   beforeAll(async () => {
     writeFileSync(cloudConfig, '#cloud-config\nhostname: disk-it\n');
-    for (const dir of [first, second]) {
+    for (const [dir, wanted] of [[first, reproducible], [second, formats]] as const) {
       const env = { SOURCE_DATE_EPOCH: epoch };
-      built = await runCli(['disk', '--format', formats, '--cloud-config', cloudConfig, ...flagsFor(dir)], { env });
+      built = await runCli(['disk', '--format', wanted, '--cloud-config', cloudConfig, ...flagsFor(dir)], { env });
       expect(built.stderr).not.toMatch(/error:/);
       expect(built.exitCode).toBe(0);
       const iso = await runCli(['iso', ...flagsFor(dir)], { env });
@@ -67,8 +69,8 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
   }, 300_000);
 
   it('gives byte-identical files, ISO included', async () => {
-    const files = readdirSync(second).filter((f) => /\.(iso|raw|qcow2|vhd|vmdk|tar\.gz)$/.test(f));
-    expect(files).toHaveLength(7);
+    const files = readdirSync(first).filter((f) => /\.(iso|raw|qcow2|vhd|vmdk|tar\.gz)$/.test(f));
+    expect(files).toHaveLength(5);
     const differing: string[] = [];
     for (const file of files) {
       if ((await sha256File(join(first, file))) === (await sha256File(join(second, file)))) continue;

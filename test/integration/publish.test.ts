@@ -93,7 +93,8 @@ afterAll(async () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('push', () => {
+// Pushes and pulls of an 800 MB image: far over the 30 s default on a loaded two-core machine.
+describe('push', { timeout: 300_000 }, () => {
   it('pushes the OS image and the ISO, and records the digests the registry holds', async () => {
     const push = await runCli(['push', ...specFlags()]);
     expect(push.exitCode, push.stderr).toBe(0);
@@ -220,7 +221,7 @@ describe('push', () => {
   });
 });
 
-describe('sign and verify', () => {
+describe('sign and verify', { timeout: 120_000 }, () => {
   const key = () => join(keyDir, 'cosign.key');
   const pub = () => join(keyDir, 'cosign.pub');
 
