@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
@@ -9,6 +8,9 @@ import {
   renderGrubConfig,
   renderGrubTemplate,
 } from '../../../src/artifacts/grub-config.js';
+import { scratchDirs } from '../../helpers/scratch.js';
+
+const tempDir = scratchDirs();
 
 const input = { title: 'RancherOS live', label: 'ROS_LIVE', cmdline: 'console=tty0 console=ttyS0,115200', timeoutSeconds: 5 };
 
@@ -102,7 +104,7 @@ describe('GRUB template rendering', () => {
   });
 
   it('fails for a custom template with a variable renderGrubConfig does not supply, naming the template', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'grubcfg-'));
+    const dir = tempDir('grubcfg-');
     const path = join(dir, 'custom.hbs');
     writeFileSync(path, 'linux /boot/vmlinuz {{cmdline}} {{kernelFlavour}}\n');
     expect(() => renderGrubConfig(input, path)).toThrow(/custom\.hbs.*kernelFlavour/s);

@@ -1,11 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { resolveSourceDateEpoch, validateCloudConfig, validateVolumeLabel } from '../../../src/artifacts/iso.js';
+import { scratchDirs } from '../../helpers/scratch.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iso-unit-'));
+const tempDir = scratchDirs();
+
+const dir = tempDir('iso-unit-');
 function file(name: string, content: string): string {
   const path = join(dir, name);
   writeFileSync(path, content);

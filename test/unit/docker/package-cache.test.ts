@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachePathFor, startPackageProxy, type PackageProxy } from '../../../src/docker/package-cache.js';
+import { scratchDirs } from '../../helpers/scratch.js';
+
+const tempDir = scratchDirs();
 
 /** A GET through the proxy, as apt sends it: the absolute URL on the request line. */
 function getThrough(proxy: PackageProxy, url: string): Promise<{ status: number; body: string }> {
@@ -22,7 +23,7 @@ function getThrough(proxy: PackageProxy, url: string): Promise<{ status: number;
 
 describe('package cache proxy', () => {
   const upstreamHits: string[] = [];
-  const cacheDir = mkdtempSync(join(tmpdir(), 'ros-packages-'));
+  const cacheDir = tempDir('ros-packages-');
   const upstream = createServer((req, res) => {
     upstreamHits.push(req.url ?? '');
     if (req.url === '/missing.deb') return void res.writeHead(404).end('no');

@@ -4,15 +4,17 @@
  * what we hand it: a digest (never a tag), --yes, the passphrase only in the
  * environment, registry credentials only in a private DOCKER_CONFIG.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKeyPair } from '../../../src/publish/cosign/key-file.js';
 import type { RegistryClient } from '../../../src/publish/registry/client.js';
 import { chooseSigner } from '../../../src/publish/signer.js';
+import { scratchDirs } from '../../helpers/scratch.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ros-build-cosign-cli-'));
+const tempDir = scratchDirs();
+
+const dir = tempDir('ros-build-cosign-cli-');
 const record = join(dir, 'calls.jsonl');
 const digest = `sha256:${'c'.repeat(64)}`;
 const ref = { registry: 'registry.example.com', repository: 'os/os2', digest };

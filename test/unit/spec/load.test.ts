@@ -1,9 +1,11 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSpec, parseSpec, resolveSpec } from '../../../src/spec/load.js';
 import { closestKey } from '../../../src/validation/problems.js';
+import { scratchDirs } from '../../helpers/scratch.js';
+
+const tempDir = scratchDirs();
 
 const repoSpec = join(import.meta.dirname, '..', '..', '..', 'os.yaml');
 
@@ -56,7 +58,7 @@ describe('the spec', () => {
   });
 
   describe('resolution', () => {
-    const root = mkdtempSync(join(tmpdir(), 'ros-spec-'));
+    const root = tempDir('ros-spec-');
     mkdirSync(join(root, 'images', 'base'), { recursive: true });
     writeFileSync(join(root, 'images', 'base', 'Dockerfile'), 'FROM scratch\n');
     const specPath = join(root, 'os.yaml');
