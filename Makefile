@@ -27,7 +27,7 @@ setup:
 
 # Compile only when a source changed: make skips tsc (12 s) when dist/.stamp is newer than every input.
 SOURCES := $(shell find src -name '*.ts' -o -name '*.json') tsconfig.json package-lock.json
-# The node's tool `ros`, bundled into the ros layer's context (images/ros): ros.cjs and ros-upgrade.cjs.
+# The node's tool `ros`, bundled into the ros layer's context (images/ros): the launcher ros.cjs, ros-main.cjs and ros-upgrade.cjs.
 ROS_BUNDLE_DIR := images/ros/files/usr/lib/ros
 ROS_BUNDLE := $(ROS_BUNDLE_DIR)/ros.cjs
 compile: setup dist/.stamp $(ROS_BUNDLE)

@@ -36,18 +36,20 @@ const separateUpgrade = {
   },
 };
 
-const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', plugins: [precompiledValidator] };
+// dynamic-import off: the upgrade file is loaded with require(), which the launcher's vm.Script can do (import() there needs a flag).
+const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', supported: { 'dynamic-import': false }, plugins: [precompiledValidator] };
+// `ros` itself is a small launcher (src/node/launcher.ts) that compiles the tool with the image's code cache.
+const mainOut = join(dirname(out), 'ros-main.cjs');
 await mkdir(dirname(out), { recursive: true });
 // Written beside the targets and renamed: a failed bundle never leaves half a file in the context.
 await build({ ...common, entryPoints: ['src/node/upgrade/index.ts'], outfile: `${upgradeOut}.tmp` });
 await build({
   ...common,
   entryPoints: ['src/node/cli.ts'],
-  outfile: `${out}.tmp`,
-  banner: { js: '#!/usr/bin/env node' },
+  outfile: `${mainOut}.tmp`,
   define: { ROS_VERSION: JSON.stringify(version) },
   plugins: [precompiledValidator, separateUpgrade],
 });
+await build({ ...common, entryPoints: ['src/node/launcher.ts'], outfile: `${out}.tmp`, banner: { js: '#!/usr/bin/env node' } });
 await chmod(`${out}.tmp`, 0o755);
-await rename(`${upgradeOut}.tmp`, upgradeOut);
-await rename(`${out}.tmp`, out);
+for (const file of [upgradeOut, mainOut, out]) await rename(`${file}.tmp`, file);
