@@ -121,6 +121,9 @@ describe('ros upgrade writes the new image beside the running one', () => {
       if (size > 4 * 2 ** 20) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    // What the cut leaves must be on the disk for the next upgrade to find: ext4 commits every 5 s, and the
+    // write can reach 4 MiB sooner than that after creating cOS/transition.
+    expect((await sh('sync')).exitCode).toBe(0);
     await guest.stop();
     guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial-2.log'), ssh: { keyFile: key, user: 'rancher' } });
     await guest.waitForLogin();
