@@ -7,8 +7,7 @@
  */
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/publish/registry/client.js';
@@ -17,6 +16,7 @@ import { pushArtifact } from '../../src/publish/artifact.js';
 import { runCli, repoRoot, testImage } from '../helpers/cli.js';
 import { startFreshEngine } from '../helpers/engine.js';
 import { nonLoopbackAddress, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { scratchDirs } from '../helpers/scratch.js';
 
 // Fixed ports: the image name contains the registry, and a stable name keeps the build cache warm across runs.
 const OPEN_PORT = 5123;
@@ -27,12 +27,7 @@ const REMOTE_PORT = 5127;
 
 const outputDir = join(repoRoot, 'build', 'test-publish');
 /** Scratch directories, removed after the tests; build/test-publish stays to keep the next run's build warm. */
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs();
 const keyDir = tempDir('ros-build-keys-');
 const PASSPHRASE = 'correct horse battery staple';
 const LOGIN = { username: 'builder', password: 'Pa55-never-printed' };
@@ -90,7 +85,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.stop();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 // Pushes and pulls of an 800 MB image: far over the 30 s default on a loaded two-core machine.

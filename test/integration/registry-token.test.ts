@@ -8,8 +8,7 @@
  */
 import { execa } from 'execa';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushArtifact } from '../../src/publish/artifact.js';
@@ -17,6 +16,7 @@ import { RegistryClient } from '../../src/publish/registry/client.js';
 import { parseReference } from '../../src/publish/registry/reference.js';
 import { runCli } from '../helpers/cli.js';
 import { signToken, startTokenAuthRegistry, type TokenAuthRegistry, type TokenRequest } from '../helpers/token-server.js';
+import { scratchDirs } from '../helpers/scratch.js';
 
 // Fixed ports, used by no other test.
 const REGISTRY_PORT = 5140;
@@ -28,13 +28,7 @@ const PUSH_SCOPE = `repository:${REPOSITORY}:pull,push`;
 
 let registry: TokenAuthRegistry;
 let repo: string;
-const tempDirs: string[] = [];
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = scratchDirs();
 
 /** The CLI's push of the tiny image alone, into a fresh output directory so nothing stale is pushed. */
 function pushArgs(): string[] {
@@ -76,7 +70,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await execa('docker', ['rmi', `${repo}:it`], { reject: false });
   await registry?.stop();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('registry with token authentication', () => {
