@@ -43,6 +43,17 @@ function createProgram(): Command {
       const { ok } = await applyPhase(createSystem(program.opts<{ root: string }>().root), options.phase);
       if (!ok) process.exitCode = 1;
     });
+  config
+    .command('serve')
+    .description('Apply the phases the ros-config-* units ask for on the socket systemd passes in (ros-phases.socket): one start serves all three')
+    .action(async () => {
+      if (process.env.LISTEN_PID !== String(process.pid) || process.env.LISTEN_FDS !== '1') {
+        throw new Error('ros config serve runs from ros-phases.socket (systemd socket activation); to apply a phase by hand run: ros config apply --phase <phase>');
+      }
+      const { createPhaseServer } = await import('./phase-server.js');
+      // fd 3: the first socket systemd passes (sd_listen_fds).
+      createPhaseServer((output) => createSystem(program.opts<{ root: string }>().root, output)).listen({ fd: 3 }, () => process.stdout.write(`ros: serving the configuration phases (pid ${process.pid})\n`));
+    });
   program
     .command('status')
     .description('The booted slot, each image (active, passive, recovery) with its name and version, the last slot change, and whether this boot is a fallback')

@@ -23,20 +23,28 @@ export interface RunResult {
   output: string;
 }
 
-export function createSystem(root = '/'): NodeSystem {
+/**
+ * The system under `root`. Its log lines and the output of programs run with
+ * passOutput go to our stdout and stderr, or all to `output` when given (the
+ * phase server streams them to the unit that asked for the phase).
+ */
+export function createSystem(root = '/', output?: (text: string) => void): NodeSystem {
+  const write = output ?? ((text: string) => process.stdout.write(text));
   return {
     root,
-    run: runProgram,
-    log: (line) => process.stdout.write(`${line}\n`),
+    run: (file, args, options) => runProgram(file, args, options, output),
+    log: (line) => write(`${line}\n`),
   };
 }
 
-function runProgram(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+function runProgram(file: string, args: readonly string[], options: RunOptions = {}, passTo?: (text: string) => void): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', options.passOutput ? 'inherit' : 'pipe', options.passOutput ? 'inherit' : 'pipe'] });
+    const inherit = options.passOutput && !passTo;
+    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', inherit ? 'inherit' : 'pipe', inherit ? 'inherit' : 'pipe'] });
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const collect = (chunk: Buffer) => (options.passOutput ? passTo!(chunk.toString()) : (output += chunk.toString()));
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     child.on('error', (error) => resolve({ code: 127, output: `${file}: ${error.message}` }));
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output }));
     child.stdin?.on('error', () => {});

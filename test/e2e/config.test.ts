@@ -131,6 +131,17 @@ describe('a disk configured with every key, checked over SSH as rancher', () => 
     expect((await sh('systemctl is-active ros-config-init ros-config-boot ros-config-runtime')).stdout).toBe('active\nactive\nactive');
   }, testTimeoutMs);
 
+  it('applied the three phases with one start of ros (ros-phases.service); without that server a unit applies its phase itself', async () => {
+    expect((await sh('sudo journalctl -b -u ros-phases --no-pager -o cat | grep -c "serving the configuration phases"')).stdout).toBe('1');
+    expect(await journal()).not.toContain('applying the');
+    const rerun = await sh('sudo systemctl mask --runtime --now ros-phases.socket ros-phases.service && sudo systemctl restart ros-config-runtime');
+    await sh('sudo systemctl unmask --runtime ros-phases.socket ros-phases.service');
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    const log = (await sh('sudo journalctl -b -u ros-config-runtime --no-pager -o cat')).stdout;
+    expect(log).toMatch(/ros: the phase server did not answer \(curl exit 7\): applying the runtime phase directly\n[\s\S]*ros: runtime phase applied/);
+    expect((await sh('cat /run/e2e-phases')).stdout).toBe('init 0\nboot 0\nrun 1\nrun 1');
+  }, testTimeoutMs);
+
   it('checks a file with `ros config validate`: the key path of each problem, exit 1', async () => {
     const bad = await sh("printf 'hostname: [a\\n' > /tmp/bad.yaml; ros config validate /tmp/bad.yaml");
     expect(bad.exitCode).toBe(1);
