@@ -30,12 +30,16 @@ SOURCES := $(shell find src -name '*.ts' -o -name '*.json') tsconfig.json packag
 # The node's tool `ros`, bundled into the ros layer's context (images/ros): the launcher ros.cjs, ros-main.cjs and ros-upgrade.cjs.
 ROS_BUNDLE_DIR := images/ros/files/usr/lib/ros
 ROS_BUNDLE := $(ROS_BUNDLE_DIR)/ros.cjs
-compile: setup dist/.stamp $(ROS_BUNDLE)
+# The Node.js that runs it on a node: upstream's build, pinned (tools/node-runtime.json), fetched once into build/.cache.
+ROS_NODE := $(ROS_BUNDLE_DIR)/node
+compile: setup dist/.stamp $(ROS_BUNDLE) $(ROS_NODE)
 dist/.stamp: $(SOURCES)
 	npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 	@touch $@
 $(ROS_BUNDLE): $(SOURCES) tools/bundle-ros.mjs
 	node tools/bundle-ros.mjs $@
+$(ROS_NODE): tools/node-runtime.json tools/fetch-node-runtime.mjs
+	node tools/fetch-node-runtime.mjs $@
 
 build: compile
 	$(ROS_BUILD) build $(SPEC_FLAGS)

@@ -1,5 +1,5 @@
-// Bundle the node's tool `ros` into one CommonJS file for the distribution's
-// Node.js (Debian 12 ships 18), into the ros layer's build context. Under
+// Bundle the node's tool `ros` into one CommonJS file for the Node.js the ros
+// layer ships (tools/node-runtime.json), into the ros layer's build context. Under
 // emulation every millisecond of start-up is ~40 on the node, and ros runs
 // three times per boot: the schema's validator is generated here instead of
 // compiled at each start (src/config/validator.ts is swapped for it).
@@ -37,7 +37,7 @@ const separateUpgrade = {
 };
 
 // dynamic-import off: the upgrade file is loaded with require(), which the launcher's vm.Script can do (import() there needs a flag).
-const common = { bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', supported: { 'dynamic-import': false }, plugins: [precompiledValidator] };
+const common = { bundle: true, platform: 'node', target: 'node24', format: 'cjs', minify: true, legalComments: 'none', logLevel: 'warning', supported: { 'dynamic-import': false }, plugins: [precompiledValidator] };
 // `ros` itself is a small launcher (src/node/launcher.ts) that compiles the tool with the image's code cache.
 const mainOut = join(dirname(out), 'ros-main.cjs');
 await mkdir(dirname(out), { recursive: true });
@@ -50,6 +50,6 @@ await build({
   define: { ROS_VERSION: JSON.stringify(version) },
   plugins: [precompiledValidator, separateUpgrade],
 });
-await build({ ...common, entryPoints: ['src/node/launcher.ts'], outfile: `${out}.tmp`, banner: { js: '#!/usr/bin/env node' } });
+await build({ ...common, entryPoints: ['src/node/launcher.ts'], outfile: `${out}.tmp`, banner: { js: '#!/usr/lib/ros/node' } });
 await chmod(`${out}.tmp`, 0o755);
 for (const file of [upgradeOut, mainOut, out]) await rename(`${file}.tmp`, file);

@@ -1,13 +1,12 @@
 /**
  * `ros` as a node starts it: the bundled tool (ros-main.cjs), compiled with
- * the V8 code cache the image build wrote beside it. Debian's Node.js 18 has
- * neither a startup snapshot nor a code cache of its own, and under emulation
- * compiling the bundle at every start is a good part of the boot's three
- * starts. A cache V8 refuses (another Node.js, other flags) only costs the
- * compile; a missing one likewise. Unlike a startup snapshot (node
- * --build-snapshot), which would also spare Node's own bootstrap, the cache
- * made on the build host is accepted on a machine with another CPU: a
- * snapshot made there failed to load under qemu's default CPU model.
+ * the V8 code cache the image build wrote beside it. Node.js brings a code
+ * cache for its own modules, not for ours, and under emulation compiling the
+ * bundle at every start costs a good part of a second. A cache V8 refuses
+ * (another Node.js, other flags) only costs the compile; a missing one
+ * likewise. The cache made on the build host is accepted on a machine with
+ * another CPU (a user-land startup snapshot, node --build-snapshot, was not:
+ * it failed to load under qemu's default CPU model).
  *
  * The image build runs ros once with ROS_WRITE_CODE_CACHE=1: the cache then
  * holds every function that run compiled, not only the top level.
