@@ -5,7 +5,7 @@
 // TypeScript on upstream's Node.js".
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const out = process.argv[2] ?? 'images/ros/files/usr/lib/ros/node';
@@ -31,4 +31,5 @@ if (!existsSync(cached)) {
 }
 mkdirSync(dirname(out), { recursive: true });
 copyFileSync(cached, `${out}.tmp`);
+chmodSync(`${out}.tmp`, 0o755);
 renameSync(`${out}.tmp`, out);
