@@ -1,7 +1,7 @@
 // Bundle the node's tool `ros` into one CommonJS file for the Node.js the ros
 // layer ships (tools/node-runtime.json), into the ros layer's build context. Under
-// emulation every millisecond of start-up is ~40 on the node, and ros runs
-// three times per boot: the schema's validator is generated here instead of
+// emulation every millisecond of start-up is ~40 on the node, and ros starts
+// at every boot: the schema's validator is generated here instead of
 // compiled at each start (src/config/validator.ts is swapped for it).
 import { build } from 'esbuild';
 import { Ajv } from 'ajv';
