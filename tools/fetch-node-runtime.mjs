@@ -9,11 +9,24 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { dirname, join } from 'node:path';
 
 const out = process.argv[2] ?? 'images/ros/files/usr/lib/ros/node';
-const pin = JSON.parse(readFileSync('tools/node-runtime.json', 'utf8'));
+const pinFile = process.argv[3] ?? 'tools/node-runtime.json';
+const pin = JSON.parse(readFileSync(pinFile, 'utf8'));
 const cacheDir = 'build/.cache/node-runtime';
 const cached = join(cacheDir, `node-${pin.version}`);
 
-if (!existsSync(cached)) {
+try {
+  fetchPinned();
+} catch (error) {
+  console.error(`fetch-node-runtime: ${error.message}`);
+  process.exit(1);
+}
+mkdirSync(dirname(out), { recursive: true });
+copyFileSync(cached, `${out}.tmp`);
+chmodSync(`${out}.tmp`, 0o755);
+renameSync(`${out}.tmp`, out);
+
+function fetchPinned() {
+  if (existsSync(cached)) return;
   mkdirSync(cacheDir, { recursive: true });
   const work = mkdtempSync(join(cacheDir, 'fetch-'));
   try {
@@ -21,7 +34,7 @@ if (!existsSync(cached)) {
     const tarball = join(work, filename);
     const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
     if (integrity !== pin.integrity) {
-      throw new Error(`${pin.package}@${pin.version} from the registry has ${integrity}, not the ${pin.integrity} pinned in tools/node-runtime.json: not used`);
+      throw new Error(`${pin.package}@${pin.version} from the registry has ${integrity}, not the ${pin.integrity} pinned in ${pinFile}, so it is not used. Either the registry serves another file than the one pinned or the pin is wrong: check the release before changing the pin`);
     }
     execFileSync('tar', ['-xzf', tarball, '-C', work, 'package/bin/node']);
     renameSync(join(work, 'package/bin/node'), cached);
@@ -29,7 +42,3 @@ if (!existsSync(cached)) {
     rmSync(work, { recursive: true, force: true });
   }
 }
-mkdirSync(dirname(out), { recursive: true });
-copyFileSync(cached, `${out}.tmp`);
-chmodSync(`${out}.tmp`, 0o755);
-renameSync(`${out}.tmp`, out);
