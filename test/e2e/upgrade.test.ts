@@ -121,6 +121,14 @@ describe('ros upgrade writes the new image beside the running one', () => {
       if (size > 4 * 2 ** 20) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    // A second upgrade or a rollback meanwhile would remove the image being written: both are refused.
+    const holder = (await sh('systemctl show -P MainPID ros-e2e-upgrade')).stdout;
+    for (const command of [`ros upgrade --allow-http --no-reboot --image ${guestImage('v2')} --key /home/rancher/good.pub`, 'ros rollback']) {
+      const refused = await sh(command);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(new RegExp(`another ros upgrade \\(pid ${holder}, since \\S+\\) is changing the boot slots: wait until it ends`));
+    }
+    expect((await sh('systemctl is-active ros-e2e-upgrade')).stdout).toBe('active');
     // What the cut leaves must be on the disk for the next upgrade to find: ext4 commits every 5 s, and the
     // write can reach 4 MiB sooner than that after creating cOS/transition.
     expect((await sh('sync')).exitCode).toBe(0);

@@ -3,6 +3,7 @@ import { STATE_LABEL } from '../../disk/slots.js';
 import { readBootState } from '../boot-state.js';
 import { clearBootChoices } from '../slots/grubenv.js';
 import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
+import { withSlotsLock } from '../slots/lock.js';
 import { swapSlots } from '../slots/swap.js';
 import { cleanInterruptedUpgrade } from '../slots/transition.js';
 import type { NodeSystem } from '../system.js';
@@ -18,12 +19,14 @@ export async function rollback(system: NodeSystem): Promise<string> {
   const boot = await readBootState(system.root);
   if (!boot.slot) throw new Error('not an installed system (booted from a live medium): nothing to roll back');
   if (boot.slot === 'recovery') throw new Error('booted from recovery: reboot into active or passive first (or upgrade)');
-  await clearBootChoices(system);
-  const change: SlotChange = { action: 'rollback', at: new Date().toISOString(), result: `passive became active (booted from ${boot.slot}${boot.fallback ? ' as a fallback' : ''})` };
-  await withPartition(system, STATE_LABEL, { writable: true, knownMount: BOOT_STATE_MOUNT }, async (dir) => {
-    for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
-    await swapSlots(dir, 'active', 'passive');
-    await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
+  await withSlotsLock(system, 'rollback', async () => {
+    await clearBootChoices(system);
+    const change: SlotChange = { action: 'rollback', at: new Date().toISOString(), result: `passive became active (booted from ${boot.slot}${boot.fallback ? ' as a fallback' : ''})` };
+    await withPartition(system, STATE_LABEL, { writable: true, knownMount: BOOT_STATE_MOUNT }, async (dir) => {
+      for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
+      await swapSlots(dir, 'active', 'passive');
+      await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
+    });
   });
   return 'rolled back: the previous image is active from the next boot (reboot to use it)';
 }

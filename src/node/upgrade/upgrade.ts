@@ -6,6 +6,7 @@ import { LAST_CHANGE, type SlotChange } from '../commands/status.js';
 import { clearBootChoices } from '../slots/grubenv.js';
 import { readIdentity } from '../slots/image-identity.js';
 import { BOOT_STATE_MOUNT, mustRun, withPartition } from '../slots/partitions.js';
+import { withSlotsLock } from '../slots/lock.js';
 import { completeSwap } from '../slots/swap.js';
 import { cleanInterruptedUpgrade, promoteTransition } from '../slots/transition.js';
 import type { NodeSystem } from '../system.js';
@@ -33,6 +34,14 @@ export async function upgradeSystem(system: NodeSystem, options: UpgradeOptions)
   const boot = await readBootState(system.root);
   if (!boot.slot) throw new Error('this is a live system, not an installed one: install it first (ros install)');
   if (options.recovery && boot.slot === 'recovery') throw new Error('booted from the recovery image: boot active or passive to replace it');
+  const summary = await withSlotsLock(system, 'upgrade', () => writeSlot(system, boot, options));
+  if (!options.reboot) return `${summary}; reboot to start it\n`;
+  system.log(`ros: ${summary}; rebooting`);
+  await mustRun(system, 'systemctl', ['reboot']);
+  return '';
+}
+
+async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOptions): Promise<string> {
   const slot = options.recovery ? 'recovery' : 'active';
   const label = options.recovery ? RECOVERY_LABEL : STATE_LABEL;
   const started = Date.now();
@@ -63,11 +72,7 @@ export async function upgradeSystem(system: NodeSystem, options: UpgradeOptions)
     if (slot === 'active') await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
     return change.result;
   });
-  const total = ((Date.now() - started) / 1000).toFixed(0);
-  if (!options.reboot) return `upgraded in ${total} s: ${summary}; reboot to start it\n`;
-  system.log(`ros: upgraded in ${total} s: ${summary}; rebooting`);
-  await mustRun(system, 'systemctl', ['reboot']);
-  return '';
+  return `upgraded in ${((Date.now() - started) / 1000).toFixed(0)} s: ${summary}`;
 }
 
 /** The partition the initramfs mounted is the one the booted image came from: reuse that mount only for the same label. */
