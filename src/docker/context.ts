@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, lstat, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { openFileDigests, type FileDigests } from '../cache/file-digests.js';
+
+/** Files this large enter the hash by their own SHA-256, which `digests` may remember. */
+const LARGE_FILE_BYTES = 2 ** 20;
 
 export interface ContextTree {
   /** Paths relative to the context root, sorted: what is sent to the engine. */
@@ -14,7 +18,8 @@ export interface ContextTree {
  * the hash because COPY keeps them; mtimes are not, so a touch with no change
  * keeps the cache.
  */
-export async function hashContext(root: string): Promise<ContextTree> {
+export async function hashContext(root: string, digests?: FileDigests): Promise<ContextTree> {
+  const large = digests ?? (await openFileDigests());
   const hash = createHash('sha256');
   const files: string[] = [];
   const ignored = await readDockerignore(root);
@@ -30,6 +35,9 @@ export async function hashContext(root: string): Promise<ContextTree> {
         await walk(path);
       } else if (stat.isSymbolicLink()) {
         hash.update(`l ${rel} -> ${await readlink(path)}\n`);
+        files.push(rel);
+      } else if (stat.isFile() && stat.size >= LARGE_FILE_BYTES) {
+        hash.update(`F ${rel} ${stat.mode & 0o7777} ${stat.size} ${await large.digestOf(path)}\n`);
         files.push(rel);
       } else if (stat.isFile()) {
         const content = await readFile(path);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openFileDigests } from '../../cache/file-digests.js';
 import { buildLayer } from '../../docker/build.js';
 import { hashContext } from '../../docker/context.js';
 import { findImage } from '../../docker/engine.js';
@@ -45,7 +46,9 @@ export function cacheRef(kind: string, key: string): string {
 export function createLayerStep(env: BuildEnv, layer: ResolvedLayer, parent: string, kind = `layer-${layer.name}`): Step {
   const name = `layer ${layer.name}`;
   const inspectInputs = async (parentKey: string | undefined, parentRef: string) => {
-    const tree = await hashContext(layer.contextDir);
+    const digests = await openFileDigests(join(env.cacheDir, 'file-digests.json'));
+    const tree = await hashContext(layer.contextDir, digests);
+    await digests.save();
     const dockerfile = await readFile(join(layer.contextDir, layer.dockerfile), 'utf8');
     const args = selectBuildArgs(dockerfile, standardBuildArgs(env, parentRef), layer.args);
     // The parent reference changes with its key, so it is left out; the key stands for it.
