@@ -38,12 +38,12 @@ async function takeLock(path: string, holder: LockHolder): Promise<void> {
   const candidate = `${path}.${holder.pid}`;
   await writeFile(candidate, `${JSON.stringify(holder)}\n`, { mode: 0o644 });
   try {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await link(candidate, path);
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const current = await readHolder(path);
       if (current && (await isRunning(current))) {
@@ -51,6 +51,7 @@ async function takeLock(path: string, holder: LockHolder): Promise<void> {
       }
       await rm(path, { force: true }); // left by a ros that died
     }
+    throw new Error(`could not take ${path}: other commands keep taking it; try again`);
   } finally {
     await rm(candidate, { force: true });
   }
