@@ -6,9 +6,9 @@ import { writeFileAtomic } from '../node/write-atomic.js';
 /**
  * SHA-256 of large files, remembered by what the file system says of them:
  * the ros layer's context holds a 127 MB Node.js, and reading it at every
- * build made a no-op `make iso` 0.4 s slower (1.27 s, 2.2 s in one bench run). The identity
- * includes ctime, which every write sets and nothing sets back, so a changed
- * file is never taken for the old one. As git does with its index, a digest
+ * build made a no-op `make iso` 0.4 s slower (1.27 s; 2.2 s in one bench
+ * run). The identity includes ctime, which every write sets and nothing sets
+ * back, so a changed file is never taken for the old one. As git does with its index, a digest
  * is not remembered while the file's ctime is within a few seconds of now: a
  * write in the same clock tick would leave the same times.
  */
