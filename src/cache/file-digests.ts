@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../node/write-atomic.js';
+import { sha256File } from '../outputs/record.js';
 
 /**
  * SHA-256 of large files, remembered by what the file system says of them:
@@ -37,7 +36,7 @@ export async function openFileDigests(storePath?: string, clock = nowNs): Promis
       const identity = [stats.dev, stats.ino, stats.size, stats.mtimeNs, stats.ctimeNs].join(':');
       const remembered = known.get(path);
       if (remembered?.identity === identity) return remembered.sha256;
-      const sha256 = await hashFile(path);
+      const sha256 = await sha256File(path);
       if (clock() - stats.ctimeNs > SETTLED_NS) {
         known.set(path, { identity, sha256 });
         changed = true;
@@ -59,14 +58,4 @@ async function readStore(storePath: string): Promise<Map<string, Remembered>> {
   } catch {
     return new Map(); // none yet, or unreadable: digests are only an optimisation
   }
-}
-
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')))
-      .on('error', reject);
-  });
 }
