@@ -27,7 +27,8 @@ setup:
 
 # Compile only when a source changed: make skips tsc (12 s) when dist/.stamp is newer than every input.
 SOURCES := $(shell find src -name '*.ts' -o -name '*.json') tsconfig.json package-lock.json
-# The node's tool `ros`, bundled into the ros layer's context (images/ros): the launcher ros.cjs, ros-main.cjs and ros-upgrade.cjs.
+# The node's tool `ros`, bundled into the ros layer's context (images/ros): the launcher ros.cjs, ros-main.cjs and ros-upgrade.cjs,
+# and the node configuration reference (docs/configuration.md).
 ROS_BUNDLE_DIR := images/ros/files/usr/lib/ros
 ROS_BUNDLE := $(ROS_BUNDLE_DIR)/ros.cjs
 # The Node.js that runs it on a node: upstream's build, pinned (tools/node-runtime.json), fetched once into build/.cache.
@@ -36,7 +37,7 @@ compile: setup dist/.stamp $(ROS_BUNDLE) $(ROS_NODE)
 dist/.stamp: $(SOURCES)
 	npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 	@touch $@
-$(ROS_BUNDLE): $(SOURCES) tools/bundle-ros.mjs
+$(ROS_BUNDLE): $(SOURCES) tools/bundle-ros.mjs docs/configuration.md
 	node tools/bundle-ros.mjs $@
 $(ROS_NODE): tools/node-runtime.json tools/fetch-node-runtime.mjs
 	node tools/fetch-node-runtime.mjs $@

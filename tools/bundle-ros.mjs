@@ -6,7 +6,7 @@
 import { build } from 'esbuild';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { chmod, mkdir, readFile, rename } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 const out = process.argv[2] ?? 'images/ros/files/usr/lib/ros/ros.cjs';
@@ -52,4 +52,7 @@ await build({
 });
 await build({ ...common, entryPoints: ['src/node/launcher.ts'], outfile: `${out}.tmp`, banner: { js: '#!/usr/lib/ros/node' } });
 await chmod(`${out}.tmp`, 0o755);
-for (const file of [upgradeOut, mainOut, out]) await rename(`${file}.tmp`, file);
+// The node configuration reference, where `ros config --help` says it is.
+const referenceOut = join(dirname(out), 'configuration.md');
+await copyFile('docs/configuration.md', `${referenceOut}.tmp`);
+for (const file of [upgradeOut, mainOut, referenceOut, out]) await rename(`${file}.tmp`, file);

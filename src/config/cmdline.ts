@@ -1,5 +1,5 @@
 /**
- * The kernel command line as a configuration source (../../../shared/CONFIG.md):
+ * The kernel command line as a configuration source (docs/configuration.md):
  * GRUB, PXE and the ISO's boot menu can set any key as `ros.KEY=VALUE`.
  *
  * Words are split the way the kernel splits them (white space outside quotes),
@@ -53,7 +53,7 @@ const PREFIX = 'ros.';
  * they share the prefix but are not configuration, so they are neither
  * settings nor unknown keys.
  */
-const BOOT_ARGUMENTS: ReadonlySet<string> = new Set(['ros.image', 'ros.fallback']);
+const BOOT_ARGUMENTS: ReadonlySet<string> = new Set(['ros.image', 'ros.try', 'ros.fallback']);
 // The kernel's isspace(): only ASCII white space separates words.
 const SPACE = /[ \t\n\r\v\f]/;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;

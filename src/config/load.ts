@@ -24,7 +24,7 @@ export interface LoadedConfig {
   problems: ConfigProblem[];
 }
 
-/** Keys of the RancherOS family this OS accepts but does not apply (CONFIG.md). */
+/** Keys of the RancherOS family this OS accepts but does not apply (docs/configuration.md). */
 export const NOT_APPLIED_KEYS = Object.entries(schema.properties)
   .filter(([, value]) => (value as { $ref?: string }).$ref === '#/definitions/accepted')
   .map(([key]) => key);

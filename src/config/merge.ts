@@ -1,6 +1,6 @@
 import type { NodeConfig } from './types.js';
 
-/** Lists a later source adds to instead of replacing (CONFIG.md). */
+/** Lists a later source adds to instead of replacing (docs/configuration.md). */
 const APPENDED_LISTS = new Set(['ssh_authorized_keys', 'write_files', 'init_cmd', 'boot_cmd', 'run_cmd', 'ros.modules']);
 
 /**

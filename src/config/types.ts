@@ -1,5 +1,5 @@
 /**
- * The node's configuration (../shared/CONFIG.md): one cloud-config style
+ * The node's configuration (docs/configuration.md): one cloud-config style
  * document, merged from several sources. Shared by ros-build (validate) and
  * the node's own tool `ros` (show, validate, apply).
  */

@@ -18,7 +18,7 @@ function createProgram(): Command {
   const program = new Command('ros').description('The RancherOS node tool: configuration, install, status, upgrade and rollback.').version(version);
   // A root other than / lets the tool be tried on an unpacked image; the node's units never set it.
   program.addOption(new Option('--root <dir>', 'apply to and read from this root instead of /').default('/').hideHelp());
-  const config = program.command('config').description('Show, check and apply the node configuration (CONFIG.md)');
+  const config = program.command('config').description('Show, check and apply the node configuration (every key, source and phase: /usr/lib/ros/configuration.md)');
   config
     .command('show')
     .description('Print the merged configuration from every source, secrets masked, and each source with its problems')
@@ -56,7 +56,7 @@ function createProgram(): Command {
     });
   program
     .command('status')
-    .description('The booted slot, each image (active, passive, recovery) with its name and version, the last slot change, and whether this boot is a fallback')
+    .description('The booted image and its try, whether this boot is a fallback and why, boot assessment\'s counts, whether the persistent paths are kept, each image (active, passive, recovery) with its name and version, the last slot change, the last boots')
     .option('--json', 'print JSON instead of text')
     .action(async (options: { json?: boolean }) => {
       const status = await readStatus(createSystem(program.opts<{ root: string }>().root));

@@ -5,7 +5,7 @@ import { checkConfig, loadConfigFile, type LoadedConfig } from '../config/load.j
 import { mergeConfigs } from '../config/merge.js';
 import type { NodeConfig } from '../config/types.js';
 
-/** Where each source lives on a node (CONFIG.md), relative to the root `ros` works on. */
+/** Where each source lives on a node (docs/configuration.md), relative to the root `ros` works on. */
 export const SOURCE_PATHS = {
   imageDefaults: '/system/oem',
   oem: '/oem',
@@ -23,7 +23,7 @@ export interface GatheredConfig {
   merged: NodeConfig;
 }
 
-/** Read every configuration source in CONFIG.md's order and merge them. A broken source never stops the others. */
+/** Read every configuration source in docs/configuration.md's order and merge them. A broken source never stops the others. */
 export async function gatherConfig(root: string): Promise<GatheredConfig> {
   const at = (path: string) => join(root, path);
   const files = [

@@ -1,5 +1,5 @@
 /**
- * The fields of a `write_files` entry (../../../shared/CONFIG.md): content in
+ * The fields of a `write_files` entry (docs/configuration.md): content in
  * one of cloud-init's encodings, `user:group` owner, octal permissions. Errors
  * name the bad value; the caller adds the file's path.
  */

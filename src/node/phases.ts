@@ -30,7 +30,7 @@ interface Step {
   apply: (context: PhaseContext) => Promise<string[] | void>;
 }
 
-// In this order within a phase: the environment first so commands see it, files before commands (CONFIG.md).
+// In this order within a phase: the environment first so commands see it, files before commands (docs/configuration.md).
 const STEPS: readonly Step[] = [
   { key: 'ros.environment', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.environment), apply: ({ system, config }) => setEnvironment(system, config.ros!.environment!) },
   { key: 'write_files', phases: ['init', 'boot', 'runtime'], wanted: (c) => Boolean(c.write_files?.length), apply: ({ system, config }) => writeFiles(system.root, config.write_files!) },

@@ -102,16 +102,26 @@ export function resolveSpec(spec: Spec, specPath: string, overrides: SpecOverrid
   };
 }
 
-/** What an installed system keeps by default: people's homes, SSH host keys, logs, and the state of ros and rancher tools. */
-export const DEFAULT_PERSISTENT_PATHS = ['/etc/ssh', '/etc/rancher', '/home', '/opt', '/root', '/var/log', '/var/lib/rancher', '/var/lib/ros'];
+/**
+ * What an installed system keeps by default (k3OS and rke2OS's promise: all
+ * of /var, /usr/local, /home, /opt and /root), and the /etc subtrees whose
+ * contents are the node's own: SSH host keys, Kubernetes' and CNI's
+ * configuration, the iSCSI initiator name, network units.
+ */
+export const DEFAULT_PERSISTENT_PATHS = ['/var', '/usr/local', '/home', '/opt', '/root', '/etc/ssh', '/etc/rancher', '/etc/cni', '/etc/iscsi', '/etc/systemd/network'];
 
-/** Paths that would hide the image (or the kernel's own file systems) if a persistent copy were mounted over them. */
-const IMAGE_PATHS = ['/', '/usr', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/etc', '/var', '/proc', '/sys', '/dev', '/run', '/tmp', '/oem'];
+/**
+ * Paths that must stay the image's own (the OS itself, /etc which the
+ * configuration rebuilds on every boot, the kernel's file systems, /oem): a
+ * persistent overlay over them would keep a node's changes over the next image.
+ */
+const IMAGE_PATHS = ['/', '/usr', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/etc', '/proc', '/sys', '/dev', '/run', '/tmp', '/oem'];
 
 export function resolvePersistentPaths(paths: string[]): string[] {
   return paths.map((path, index) => {
     const where = `persistence.paths[${index}]`;
     if (!path.startsWith('/')) throw new UserError(`${where}: "${path}" is not an absolute path`, 'write it from the root, e.g. /var/lib/myapp');
+    if (/\s/.test(path)) throw new UserError(`${where}: "${path}" contains white space`, 'the node reads the list word by word: rename the directory');
     const normalized = path.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
     if (normalized.split('/').some((part) => part === '.' || part === '..')) {
       throw new UserError(`${where}: "${path}" contains "." or ".."`, 'write the plain absolute path');

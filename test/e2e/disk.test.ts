@@ -75,42 +75,67 @@ describe('an installed disk, booted and looked at over SSH', () => {
     expect(filesystem).toBeGreaterThan(0.9 * size); // ext4 keeps about 6 % for inode tables and its journal
   }, testTimeoutMs);
 
-  it('keeps the persistent paths and forgets /etc across a reboot', async () => {
-    const writes = 'echo gone > /etc/ros-e2e && echo kept > /root/ros-e2e && mkdir -p /home/e2e && echo kept > /home/e2e/file && echo kept > /var/lib/rancher/ros-e2e && sync';
-    expect((await sh(writes)).exitCode).toBe(0);
+  it('keeps /var, /usr/local, /home, /opt, /root and /etc/ssh across a reboot, and forgets the rest of /etc', async () => {
+    const kept = ['/var/lib/ros-e2e-any/file', '/var/opt/ros-e2e/file', '/usr/local/bin/ros-e2e', '/home/rancher/ros-e2e', '/opt/ros-e2e/file', '/root/ros-e2e', '/etc/ssh/ros-e2e'];
+    const writes = kept.map((path) => `mkdir -p ${path.replace(/\/[^/]+$/, '')} && echo kept > ${path}`).join(' && ');
+    expect((await sh(`${writes} && echo gone > /etc/ros-e2e && sync`)).exitCode).toBe(0);
+    const hostKey = (await sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout;
+    // Each persistent path is an overlay over the image's directory, its upper layer on COS_PERSISTENT.
+    expect((await sh('findmnt -n -o FSTYPE,OPTIONS /var')).stdout).toMatch(/^overlay .*upperdir=\/run\/initramfs\/ros\/persistent\/var,/);
     await guest.reboot();
     expect((await sh('test -e /etc/ros-e2e')).exitCode).not.toBe(0);
-    expect((await sh('cat /root/ros-e2e /home/e2e/file /var/lib/rancher/ros-e2e')).stdout).toBe('kept\nkept\nkept');
-    // The boot completed, so boot assessment cleared GRUB's pending mark.
-    expect((await sh('grep -c ^boot_pending= /oem/grubenv')).stdout).toBe('0');
+    expect((await sh(`cat ${kept.join(' ')}`)).stdout).toBe(kept.map(() => 'kept').join('\n'));
+    expect((await sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout).toBe(hostKey);
+    // The boot completed, so boot assessment cleared its count of active's tries and recorded the boot.
+    expect((await sh('grep -c ^active_tries= /oem/grubenv')).stdout).toBe('0');
+    expect((await sh('tail -1 /var/lib/ros/boots')).stdout).toMatch(/ image=active try=1 fallback= result=up$/);
+    const status = (await sh('ros status')).stdout;
+    expect(status).toMatch(/^booted: active \(try 1 of 3\)$/m);
+    expect(status).toMatch(/^persistent: COS_PERSISTENT$/m);
   }, testTimeoutMs);
 
-  it('boots recovery once when next_entry says so, then active again', async () => {
+  it('boots recovery once when next_entry says so, with the OEM configuration, SSH and ros, COS_PERSISTENT left alone; then active again', async () => {
     expect((await sh('/usr/libexec/ros/grubenv /oem/grubenv next_entry=recovery')).exitCode).toBe(0);
     await guest.reboot();
     expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=recovery');
     expect((await sh('cat /proc/cmdline')).stdout).toContain('root=ros:LABEL=COS_RECOVERY');
+    expect((await sh('hostname')).stdout).toBe(hostname);
+    const status = (await sh('ros status')).stdout;
+    expect(status).toMatch(/^booted: recovery$/m);
+    expect(status).toMatch(/^persistent: NOT KEPT: the recovery image leaves COS_PERSISTENT unmounted/m);
+    expect((await sh('test -e /root/ros-e2e')).exitCode).not.toBe(0);
+    // What an earlier release left on COS_PERSISTENT (a bind-mounted copy per listed path, /var/lib/rancher among them) is the node's data after this one.
+    expect((await sh('mkdir -p /mnt/p && mount /dev/disk/by-label/COS_PERSISTENT /mnt/p && mkdir -p /mnt/p/var/lib/rancher && echo legacy > /mnt/p/var/lib/rancher/ros-e2e-legacy && umount /mnt/p')).exitCode).toBe(0);
     await guest.reboot();
     expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
+    expect((await sh('cat /var/lib/rancher/ros-e2e-legacy /root/ros-e2e')).stdout).toBe('legacy\nkept');
   }, testTimeoutMs);
 
-  it('comes up on passive by itself, and says so, when the active image cannot boot', async () => {
+  it('comes up on passive by itself, and says so, when the active image fails three boots in a row', async () => {
     const state = '/run/initramfs/ros/state/cOS/active';
     expect((await sh(`mount -o remount,rw /run/initramfs/ros/state && mv ${state}/rootfs.squashfs ${state}/rootfs.squashfs.broken && sync`)).exitCode).toBe(0);
-    // The active boot fails in the initramfs and restarts the machine; GRUB then starts passive.
-    await guest.reboot({ timeoutSeconds: 2 * bootTimeoutSeconds });
+    // Each active boot fails in the initramfs, which restarts the machine; after the third GRUB starts passive.
+    const started = Date.now();
+    await guest.reboot({ timeoutSeconds: 3 * bootTimeoutSeconds });
+    process.stdout.write(`three failed boots of active, then passive up: ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     const boot = (await sh('cat /run/ros/boot')).stdout;
     expect(boot).toContain('IMAGE=passive');
     expect(boot).toContain('FALLBACK=yes');
+    expect(boot).toContain("FAILED='active'");
     expect((await sh('test -e /run/ros/fallback')).exitCode).toBe(0);
     expect((await sh('cat /root/ros-e2e')).stdout).toBe('kept');
-    expect(readFileSync(guest.logPath, 'utf8')).toContain('The last boot of the active image did not complete: starting passive.');
-  }, 2 * testTimeoutMs);
+    const serial = readFileSync(guest.logPath, 'utf8');
+    for (const attempt of [1, 2, 3]) expect(serial).toContain(`Booting the active image (try ${attempt} of 3)`);
+    expect(serial).toContain('The active image failed 3 boots in a row: starting passive.');
+    expect(serial).toContain('ros: FALLBACK: booted the passive image from LABEL=COS_STATE: the active image did not boot');
+    expect((await sh('journalctl -b -o cat | grep -c "running on the passive image as a FALLBACK"')).stdout).not.toBe('0');
+  }, 3 * testTimeoutMs);
 
   // The reboot into a rolled-back image is proven in test/e2e/upgrade.test.ts; here the swap itself and what status says of it.
   it('`ros status` says so; `ros rollback` makes the running image active and clears the fallback mark', async () => {
     const before = (await sh('ros status')).stdout;
-    expect(before).toContain('booted: passive (FALLBACK: the active image did not boot)');
+    expect(before).toContain('booted: passive (try 1 of 3) (FALLBACK: the active image did not boot)');
+    expect(before).toContain('boot tries: active 3 of 3 (passed over until an upgrade or a rollback), passive 0 of 3');
     expect(before).toMatch(/^active: +unreadable \(no rootfs\.squashfs in /m);
     expect(before).toMatch(/^passive: +ros-build-test\/os:it \(version it\)$/m);
     expect(before).toMatch(/^recovery: +ros-build-test\/os:it \(version it\)$/m);
@@ -121,7 +146,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
     expect(after).toMatch(/^active: +ros-build-test\/os:it \(version it\)$/m);
     expect(after).toMatch(/^passive: +unreadable/m);
     expect(after).toMatch(/^last change: rollback at .*: passive became active \(booted from passive as a fallback\)$/m);
-    expect((await sh('grep -c ^boot_pending= /oem/grubenv')).stdout).toBe('0');
+    expect((await sh('grep -c _tries= /oem/grubenv')).stdout).toBe('0');
   }, testTimeoutMs);
 });
 

@@ -67,7 +67,8 @@ beforeAll(async () => {
     const keygen = await runCli(['keygen', '--output-prefix', join(work, prefix)], { env: passphrase });
     expect(keygen.exitCode, keygen.stderr).toBe(0);
   }
-  const marker = 'echo "upgrade e2e marker" > /usr/lib/ros-e2e-marker';
+  // v2 also changes a file the image ships under /var/lib (dpkg's database of stat overrides), which the node never touches.
+  const marker = 'echo "upgrade e2e marker" > /usr/lib/ros-e2e-marker && dpkg-statoverride --add root root 0644 /usr/lib/ros-e2e-marker';
   digests.v2 = await buildAndPush('v2', writeTestSpec(work, 'v2', { layers: { e2e: marker } }));
   await sign('v2', 'good');
   // Not signed yet: first the refusal of an unsigned image, then signed for the failed-boot test.
@@ -141,6 +142,7 @@ describe('ros upgrade writes the new image beside the running one', () => {
   }, testTimeoutMs);
 
   it('upgrades to the signed image: after a reboot the new version runs and the old one is passive', async () => {
+    expect((await sh('mkdir -p /var/lib/ros-e2e && echo mine > /var/lib/ros-e2e/node-file && grep -c ros-e2e-marker /var/lib/dpkg/statoverride || true')).stdout).toBe('0');
     const result = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('removed the unfinished cOS/transition');
@@ -149,15 +151,18 @@ describe('ros upgrade writes the new image beside the running one', () => {
     process.stdout.write(`ros upgrade under TCG: ${result.stdout.split('\n').filter((l) => /wrote|upgraded/.test(l)).join(' | ')}\n`);
     await guest.reboot();
     expect((await sh('cat /usr/lib/ros-e2e-marker')).stdout).toBe('upgrade e2e marker');
+    // /var is the node's, but what the image ships there follows the image until the node changes it.
+    expect((await sh('cat /var/lib/dpkg/statoverride')).stdout).toContain('root root 0644 /usr/lib/ros-e2e-marker');
+    expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
     expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
     const after = await status();
-    expect(after).toMatch(/^booted: active$/m);
+    expect(after).toMatch(/^booted: active \(try 1 of 3\)$/m);
     expect(after).toMatch(new RegExp(`^active: +127\\.0\\.0\\.1:${REGISTRY_PORT}/ros-build-test/os:v2 \\(version v2\\)$`, 'm'));
     expect(after).toMatch(/^passive: +ros-build-test\/os:it \(version it\)$/m);
     expect(after).toContain(`last change: upgrade at `);
     expect(after).toContain(digests.v2);
-    // The new image finished its boot: boot assessment cleared GRUB's mark.
-    expect((await sh('grep -c ^boot_pending= /oem/grubenv')).stdout).toBe('0');
+    // The new image finished its boot: boot assessment cleared GRUB's count.
+    expect((await sh('grep -c ^active_tries= /oem/grubenv')).stdout).toBe('0');
   }, testTimeoutMs);
 
   it('rolls back to the old image', async () => {
@@ -172,15 +177,58 @@ describe('ros upgrade writes the new image beside the running one', () => {
     await sign('broken', 'good');
     const result = await upgrade(`--image ${guestImage('broken')} --key /home/rancher/good.pub`);
     expect(result.exitCode, result.stderr).toBe(0);
-    // The broken boot fails in the initramfs, which restarts the machine; GRUB then starts passive.
-    await guest.reboot({ timeoutSeconds: 2 * bootTimeoutSeconds });
+    // Each boot of the broken image fails in the initramfs, which restarts the machine; after the third GRUB starts passive.
+    await guest.reboot({ timeoutSeconds: 3 * bootTimeoutSeconds });
     const boot = (await sh('cat /run/ros/boot')).stdout;
     expect(boot).toContain('IMAGE=passive');
     expect(boot).toContain('FALLBACK=yes');
     expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('it');
     const after = await status();
-    expect(after).toContain('booted: passive (FALLBACK: the active image did not boot)');
+    expect(after).toContain('booted: passive (try 1 of 3) (FALLBACK: the active image did not boot)');
     expect(after).toMatch(new RegExp(`^upgrade FAILED: \\S+:broken \\(${digests.broken}\\) did not complete its boot; running the previous image$`, 'm'));
-    expect(readFileSync(guest.logPath, 'utf8')).toContain('The last boot of the active image did not complete: starting passive.');
+    expect(readFileSync(guest.logPath, 'utf8')).toContain('The active image failed 3 boots in a row: starting passive.');
+    // Still on the machine's own data: the upgrade and the failed boots left /var alone.
+    expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
+  }, 2 * testTimeoutMs);
+});
+
+describe('recovery, for real', () => {
+  it('ros upgrade --recovery writes a new recovery image', async () => {
+    const result = await upgrade(`--recovery --image ${guestImage('v2')} --key /home/rancher/good.pub`);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/upgraded in \d+ s: \S+:v2 \(sha256:[0-9a-f]{64}\) written to recovery; reboot to start it/);
+    expect(await status()).toMatch(new RegExp(`^recovery: +127\\.0\\.0\\.1:${REGISTRY_PORT}/ros-build-test/os:v2 \\(version v2\\)$`, 'm'));
+  }, testTimeoutMs);
+
+  it('with active and passive both unbootable, the machine reaches the new recovery image by itself and says why', async () => {
+    // Active is the broken upgrade (its tries used up); now passive, the running image, loses its squashfs too.
+    expect((await sh(`mount -o remount,rw ${STATE} && mv ${STATE}/cOS/passive/rootfs.squashfs ${STATE}/cOS/passive/rootfs.squashfs.broken && sync`)).exitCode).toBe(0);
+    const started = Date.now();
+    await guest.reboot({ timeoutSeconds: 3 * bootTimeoutSeconds });
+    process.stdout.write(`escalation to recovery (three failed boots of passive, active already passed over): ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    const boot = (await sh('cat /run/ros/boot')).stdout;
+    expect(boot).toContain('IMAGE=recovery');
+    expect(boot).toContain("FAILED='active,passive'");
+    expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
+    expect((await sh('cat /usr/lib/ros-e2e-marker')).stdout).toBe('upgrade e2e marker');
+    const text = await status();
+    expect(text).toMatch(/^booted: recovery \(FALLBACK: the active and passive images did not boot\)$/m);
+    expect(text).toMatch(/^boot tries: active 3 of 3 \(passed over[^,]*, passive 3 of 3 \(passed over/m);
+    const serial = readFileSync(guest.logPath, 'utf8');
+    expect(serial).toContain('The passive image failed 3 boots in a row: starting recovery.');
+    expect(serial).toContain('ros: FALLBACK: booted the recovery image from LABEL=COS_RECOVERY: the active and passive images did not boot');
+  }, 3 * testTimeoutMs);
+
+  it('from recovery, ros upgrade rewrites active and passive, and the next boot is on active again with the node\'s data', async () => {
+    const result = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('written to active and passive (upgraded from recovery)');
+    await guest.reboot();
+    expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
+    expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
+    const text = await status();
+    expect(text).toMatch(/^booted: active \(try 1 of 3\)$/m);
+    expect(text).toMatch(/^passive: +\S+:v2 \(version v2\)$/m);
+    expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
   }, testTimeoutMs);
 });

@@ -110,6 +110,9 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
     const { stdout: grub } = await execa('mtype', ['-i', esp, '::/grub/grub.cfg'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(grub).toContain('root=ros:LABEL=COS_STATE ros.image=active');
     expect(grub).toContain('set fallback="passive recovery"');
+    // GRUB's own parser accepts the whole script (boot assessment's counting included).
+    const checked = await execa('grub-script-check', [], { input: grub, reject: false });
+    expect(checked.exitCode, checked.stderr).toBe(0);
   });
 
   it('makes images qemu-img reads and checks, a fixed VHD a whole MiB with its footer, and a GCE tarball of disk.raw alone', async () => {

@@ -5,7 +5,7 @@ import { hashPassword, isCryptHash, verifyPassword } from '../crypt.js';
 import type { NodeSystem } from '../system.js';
 import { writeFileAtomic } from '../write-atomic.js';
 
-/** The one login user (CONFIG.md): keys and password go to it, never to root. */
+/** The one login user (docs/configuration.md): keys and password go to it, never to root. */
 export const LOGIN_USER = 'rancher';
 
 /**

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECOVERY_LABEL, STATE_LABEL, slotDir, type SlotName } from '../../disk/slots.js';
-import { readBootState, type BootState } from '../boot-state.js';
+import { BOOT_TRIES, readBootState, type BootState } from '../boot-state.js';
+import { readGrubEnv } from '../slots/grubenv.js';
 import { readSlotIdentity, type ImageIdentity } from '../slots/image-identity.js';
 import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
 import { completeSwap, hasPendingSwap } from '../slots/swap.js';
@@ -24,7 +25,14 @@ export interface NodeStatus {
   boot: BootState;
   slots: Partial<Record<SlotName, ImageIdentity>>;
   lastChange?: SlotChange;
+  /** Boots of active and passive counted by GRUB and not yet seen coming up. */
+  tries?: { active: number; passive: number };
+  /** The last boots that came up (boot assessment's record, /var/lib/ros/boots), oldest first. */
+  recentBoots?: string[];
 }
+
+/** Boot assessment's record of the boots that came up (images/framework/…/boot-assessment). */
+const BOOT_HISTORY = 'var/lib/ros/boots';
 
 /** The booted slot, each image's identity, the last slot change, whether this boot is a fallback. */
 export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
@@ -53,12 +61,27 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   await withPartition(system, RECOVERY_LABEL, { writable: false }, async (dir) => {
     slots.recovery = await readSlotIdentity(system, join(dir, slotDir('recovery')), 'recovery');
   }).catch((error: Error) => (slots.recovery = { problem: error.message }));
-  return { boot, slots, lastChange };
+  const grubEnv = await readGrubEnv(system);
+  const tries = { active: Number(grubEnv.active_tries || 0), passive: Number(grubEnv.passive_tries || 0) };
+  const history = await readFile(join(system.root, BOOT_HISTORY), 'utf8').catch(() => '');
+  return { boot, slots, lastChange, tries, recentBoots: history.trim().split('\n').filter(Boolean).slice(-5) };
+}
+
+function describeBoot(boot: BootState): string {
+  const attempt = boot.try ? ` (try ${boot.try} of ${BOOT_TRIES})` : '';
+  if (!boot.fallback) return `booted: ${boot.slot}${attempt}`;
+  const failed = boot.failed.length ? boot.failed.join(' and ') : 'active';
+  return `booted: ${boot.slot}${attempt} (FALLBACK: the ${failed} image${boot.failed.length > 1 ? 's' : ''} did not boot)`;
 }
 
 export function renderStatus(status: NodeStatus): string {
   if (!status.boot.slot) return 'booted: live medium (not an installed system)\n';
-  const lines = [`booted: ${status.boot.slot}${status.boot.fallback ? ' (FALLBACK: the active image did not boot)' : ''}`];
+  const lines = [describeBoot(status.boot)];
+  if (status.tries) {
+    const count = (slot: 'active' | 'passive') => `${slot} ${status.tries![slot]} of ${BOOT_TRIES}${status.tries![slot] >= BOOT_TRIES ? ' (passed over until an upgrade or a rollback)' : ''}`;
+    lines.push(`boot tries: ${count('active')}, ${count('passive')}`);
+  }
+  lines.push(status.boot.persistentProblem ? `persistent: NOT KEPT: ${status.boot.persistentProblem}; /var, /home and the other persistent paths are on a tmpfs` : 'persistent: COS_PERSISTENT');
   for (const slot of ['active', 'passive', 'recovery'] as const) {
     const identity = status.slots[slot];
     const text = !identity ? 'unknown' : identity.problem ? `unreadable (${identity.problem})` : `${identity.image ?? 'unknown image'} (version ${identity.version ?? 'unknown'})`;
@@ -68,5 +91,6 @@ export function renderStatus(status: NodeStatus): string {
   lines.push(`last change: ${change ? `${change.action} at ${change.at}: ${change.result}` : 'none recorded'}`);
   // A fallback right after an upgrade is that upgrade failing: its image never finished a boot.
   if (change?.action === 'upgrade' && status.boot.fallback) lines.push(`upgrade FAILED: ${change.image} (${change.digest}) did not complete its boot; running the previous image`);
+  if (status.recentBoots?.length) lines.push('recent boots that came up:', ...status.recentBoots.map((line) => `  ${line}`));
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 /**
  * Cloud data sources for the node's runtime phase (`ros.data_sources`, see
- * CONFIG.md): where user data, SSH keys and a hostname come from on a cloud
+ * docs/configuration.md): where user data, SSH keys and a hostname come from on a cloud
  * or a config drive. Only cdrom and aws are proven by this repository's qemu
  * tests; the other clouds follow their documented protocols and are
  * untested here beyond unit tests against local stand-in servers.

@@ -1,7 +1,7 @@
 /**
  * What to install where, from the command line first and then `ros.install.*`
  * of the merged configuration (kernel command line over the medium's config
- * over the image's defaults, as every other key: CONFIG.md). One function,
+ * over the image's defaults, as every other key: docs/configuration.md). One function,
  * pure, so the precedence is tested without a system.
  */
 import type { InstallConfig } from '../../config/types.js';

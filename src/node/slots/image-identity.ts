@@ -18,7 +18,8 @@ export function parseKeyValues(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) values[match[1]!] = match[2]!.replace(/^"(.*)"$/, '$1');
+    // os-release quotes with "…", the initramfs's /run/ros/boot with '…'.
+    if (match) values[match[1]!] = match[2]!.replace(/^"(.*)"$|^'(.*)'$/, '$1$2');
   }
   return values;
 }

@@ -1,4 +1,4 @@
-import { rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARKED_DIR, slotDir, TRANSITION_DIR, type SlotName } from '../../disk/slots.js';
 import { syncPath } from '../durable.js';
@@ -9,7 +9,9 @@ import { syncPath } from '../durable.js';
  *
  *   active:   drop the image not running, active → passive (unless passive
  *             is the one running), transition → active. Without an active
- *             image GRUB falls back to passive, the old system.
+ *             image GRUB falls back to passive, the old system. Run from
+ *             recovery (active and passive may both be broken: that is how a
+ *             machine gets there), both slots get the new image.
  *   recovery: recovery → parked, transition → recovery, drop parked.
  *
  * cleanInterruptedUpgrade undoes whatever such a cut left, back to the state
@@ -27,7 +29,16 @@ export async function promoteTransition(partitionDir: string, slot: 'active' | '
     await rm(path(PARKED_DIR), { recursive: true, force: true });
     return;
   }
-  if (running === 'passive') {
+  if (running === 'recovery') {
+    // Hard links, not a copy: an image's files are never written in place, and the slots share a partition.
+    await rm(path(LINKED_DIR), { recursive: true, force: true });
+    await mkdir(path(LINKED_DIR));
+    for (const name of await readdir(path(TRANSITION_DIR))) await link(join(path(TRANSITION_DIR), name), join(path(LINKED_DIR), name));
+    await drop(partitionDir, slotDir('passive'));
+    await syncPath(cos);
+    await rename(path(LINKED_DIR), path(slotDir('passive')));
+    await drop(partitionDir, slotDir('active'));
+  } else if (running === 'passive') {
     // The machine runs passive (a fallback, or chosen): it stays the one to come back to.
     await drop(partitionDir, slotDir('active'));
   } else {
@@ -44,6 +55,7 @@ export async function cleanInterruptedUpgrade(partitionDir: string): Promise<str
   const path = (name: string) => join(partitionDir, name);
   const done: string[] = [];
   await rm(path(DROPPED_DIR), { recursive: true, force: true });
+  await rm(path(LINKED_DIR), { recursive: true, force: true });
   if (!(await exists(path(TRANSITION_DIR)))) {
     if (await exists(path(PARKED_DIR))) {
       await rm(path(PARKED_DIR), { recursive: true, force: true });
@@ -68,6 +80,8 @@ export async function cleanInterruptedUpgrade(partitionDir: string): Promise<str
 
 /** Where a slot goes to be deleted: one rename takes it out whole, so a cut during the deletion never leaves half an image in a slot. */
 const DROPPED_DIR = 'cOS/.dropped';
+/** Where the passive copy of an upgrade made from recovery is put together before it takes the passive slot. */
+const LINKED_DIR = 'cOS/.linked';
 
 async function drop(partitionDir: string, slot: string): Promise<void> {
   const dropped = join(partitionDir, DROPPED_DIR);

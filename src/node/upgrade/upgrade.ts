@@ -67,12 +67,18 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
       at: new Date().toISOString(),
       image: check.reference,
       digest: check.digest,
-      result: `${check.reference} (${check.digest}) written to ${slot}${slot === 'active' ? `; ${previous.image ?? 'the running image'} (version ${previous.version ?? 'unknown'}) is passive` : ''}`,
+      result: `${check.reference} (${check.digest}) written to ${describeWritten(slot, boot, previous)}`,
     };
     if (slot === 'active') await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
     return change.result;
   });
   return `upgraded in ${((Date.now() - started) / 1000).toFixed(0)} s: ${summary}`;
+}
+
+function describeWritten(slot: 'active' | 'recovery', boot: BootState, previous: { image?: string; version?: string }): string {
+  if (slot === 'recovery') return 'recovery';
+  if (boot.slot === 'recovery') return 'active and passive (upgraded from recovery)';
+  return `active; ${previous.image ?? 'the running image'} (version ${previous.version ?? 'unknown'}) is passive`;
 }
 
 /** The partition the initramfs mounted is the one the booted image came from: reuse that mount only for the same label. */

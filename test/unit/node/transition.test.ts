@@ -34,6 +34,12 @@ describe('promoteTransition', () => {
     expect(slots()).toEqual({ active: 'v3', passive: 'v1', recovery: 'r1', transition: 'missing' });
   });
 
+  it('run from recovery, puts the new image in both active and passive (both may be broken), nothing left over', async () => {
+    await promoteTransition(partition, 'active', 'recovery');
+    expect(slots()).toEqual({ active: 'v3', passive: 'v3', recovery: 'r1', transition: 'missing' });
+    expect(existsSync(dir('.linked'))).toBe(false);
+  });
+
   it('replaces the recovery image and leaves nothing parked', async () => {
     await promoteTransition(partition, 'recovery', 'active');
     expect(slots()).toEqual({ active: 'v2', passive: 'v1', recovery: 'v3', transition: 'missing' });

@@ -22,10 +22,12 @@ describe('disk and persistence settings', () => {
 
   it('refuses persistent paths that are relative or would hide the image, naming their index', () => {
     expect(() => resolvePersistentPaths(['/home', 'var/lib/x'])).toThrow(/persistence\.paths\[1\]: "var\/lib\/x" is not an absolute path/);
-    for (const path of ['/', '/usr', '/usr/lib', '/boot', '/etc', '/var', '/bin', '/var/../usr']) {
-      expect(() => resolvePersistentPaths([path]), path).toThrow(/persistence\.paths\[0\]/);
+    for (const path of ['/', '/usr', '/usr/lib', '/boot', '/etc', '/etc/', '/bin', '/var/../usr', '/oem']) {
+      expect(() => resolvePersistentPaths([path]), path).toThrow(/persistence\.paths\[0\]: .* would hide the OS image|contains "\."/);
     }
-    expect(resolvePersistentPaths(['/usr/local', '/var/lib/myapp/', '/etc//myapp'])).toEqual(['/usr/local', '/var/lib/myapp', '/etc/myapp']);
+    expect(() => resolvePersistentPaths(['/var/lib/my app'])).toThrow(/persistence\.paths\[0\]: "\/var\/lib\/my app" contains white space/);
+    // /var is an overlay over the image's /var, not a copy hiding it: allowed, as the default list has it.
+    expect(resolvePersistentPaths(['/var', '/usr/local', '/var/lib/myapp/', '/etc//myapp'])).toEqual(['/var', '/usr/local', '/var/lib/myapp', '/etc/myapp']);
   });
 
   it('checks artifacts.disk against the schema', () => {

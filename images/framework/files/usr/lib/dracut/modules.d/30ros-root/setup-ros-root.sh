@@ -2,11 +2,25 @@
 # pre-pivot hook: the image is on $NEWROOT (ros-generator's sysroot.mount);
 # make the ephemeral and persistent paths and /oem before switching root.
 # Sourced by dracut: no exit, only return.
+#
+# Persistent paths (the image's /usr/lib/ros/persistent-paths) are overlays
+# with the image's directory as the lower layer and COS_PERSISTENT/<path> as
+# the upper one: what the node writes stays, the image's own files follow the
+# image across upgrades until the node changes them (then the node's copy
+# wins). Today's upper directories are where earlier releases kept their
+# bind-mounted copies, so those copies are the node's data as they were.
 type getarg >/dev/null 2>&1 || . /lib/dracut-lib.sh
 
 ROS_RUN=/run/initramfs/ros
-# Writable but ephemeral: an overlay over the image's directory, on a tmpfs.
+# The image's own tree, unchanged by the overlays: their lower layers.
+ROS_IMAGE=$ROS_RUN/image
+# Writable but ephemeral unless listed as persistent: an overlay over the image's directory, on a tmpfs.
 ROS_EPHEMERAL="etc var srv"
+# Overlay work directories, beside the upper ones on COS_PERSISTENT.
+ROS_WORK=.ros-work
+# Fixed features: the image (the lower layer) changes between boots, which
+# overlayfs allows only without redirects, an index or metacopy.
+ROS_OVERLAY_OPTIONS=redirect_dir=off,index=off,metacopy=off
 
 # To the journal and to the console (quiet hides kernel notices there).
 ros_log() {
@@ -23,62 +37,88 @@ ros_mount_once() {
     mount "$@" "$_target"
 }
 
-ros_mount_overlays() {
+# The listed paths, without those below another listed path (already persistent through it).
+ros_read_persistent_paths() {
+    _all=
+    [ -f "$ROS_IMAGE/usr/lib/ros/persistent-paths" ] || return 0
+    while read -r _path || [ -n "$_path" ]; do
+        case "$_path" in /*) _all="$_all ${_path%/}" ;; esac
+    done < "$ROS_IMAGE/usr/lib/ros/persistent-paths"
+    ROS_PERSISTENT=
+    for _path in $_all; do
+        _covered=no
+        for _other in $_all; do
+            case "$_path" in "$_other"/*) _covered=yes ;; esac
+        done
+        [ "$_covered" = yes ] || ROS_PERSISTENT="$ROS_PERSISTENT $_path"
+    done
+}
+
+ros_is_persistent() {
+    for _other in $ROS_PERSISTENT; do
+        [ "$1" = "$_other" ] && return 0
+    done
+    return 1
+}
+
+ros_mount_ephemeral() {
     ros_mount_once "$ROS_RUN/overlay" -t tmpfs -o mode=0755,size=50% tmpfs || return 1
     # Every program started here costs tens of milliseconds under emulation:
     # one mkdir for all the directories, tests in the shell.
-    _dirs=
+    _ephemeral=
     for _dir in $ROS_EPHEMERAL; do
-        [ -d "$NEWROOT/$_dir" ] && _dirs="$_dirs $ROS_RUN/overlay/$_dir/upper $ROS_RUN/overlay/$_dir/work"
+        [ -d "$ROS_IMAGE/$_dir" ] && ! ros_is_persistent "/$_dir" && _ephemeral="$_ephemeral $_dir"
+    done
+    _dirs=
+    for _dir in $_ephemeral; do
+        _dirs="$_dirs $ROS_RUN/overlay/$_dir/upper $ROS_RUN/overlay/$_dir/work"
     done
     [ -z "$_dirs" ] || mkdir -p $_dirs || return 1
-    for _dir in $ROS_EPHEMERAL; do
-        [ -d "$NEWROOT/$_dir" ] || continue
-        mount -t overlay -o "lowerdir=$NEWROOT/$_dir,upperdir=$ROS_RUN/overlay/$_dir/upper,workdir=$ROS_RUN/overlay/$_dir/work" \
+    for _dir in $_ephemeral; do
+        mount -t overlay -o "lowerdir=$ROS_IMAGE/$_dir,upperdir=$ROS_RUN/overlay/$_dir/upper,workdir=$ROS_RUN/overlay/$_dir/work" \
             "ros-$_dir" "$NEWROOT/$_dir" || return 1
     done
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$NEWROOT/tmp"
 }
 
-# A persistent path is seeded from the image only when COS_PERSISTENT has no
-# copy yet (never again: people's edits must survive reboots and upgrades),
-# through a temporary name so a power cut never leaves half a seed behind.
-ros_bind_persistent() {
-    _path=$1
-    _store="$ROS_RUN/persistent$_path"
-    if [ ! -d "$_store" ]; then
-        [ -e "$_store.seed" ] && rm -rf "$_store.seed"
-        [ -d "${_store%/*}" ] || mkdir -p "${_store%/*}"
-        if [ -d "$NEWROOT$_path" ]; then
-            cp -a "$NEWROOT$_path" "$_store.seed" || return 1
-        else
-            mkdir "$_store.seed"
-        fi
-        mv "$_store.seed" "$_store"
-    fi
-    if [ ! -d "$NEWROOT$_path" ] && ! mkdir -p "$NEWROOT$_path" 2>/dev/null; then
-        ros_log "persistent path $_path skipped: it is not in the image and its parent is read-only"
+# Where the persistent paths' upper layers live: COS_PERSISTENT, or a tmpfs
+# when it cannot be used (the machine boots all the same, and says why).
+ros_mount_persistent_store() {
+    _dev=/dev/disk/by-label/COS_PERSISTENT
+    ROS_PERSISTENT_PROBLEM=
+    if [ "$1" = recovery ]; then
+        ROS_PERSISTENT_PROBLEM="the recovery image leaves COS_PERSISTENT unmounted (mount it by hand to reach the node's data)"
+    elif [ ! -b "$_dev" ]; then
+        ROS_PERSISTENT_PROBLEM="no COS_PERSISTENT partition"
+    elif ros_mount_once "$ROS_RUN/persistent" -o rw,noatime "$_dev"; then
         return 0
+    else
+        ROS_PERSISTENT_PROBLEM="cannot mount COS_PERSISTENT ($_dev)"
     fi
-    mount --bind "$_store" "$NEWROOT$_path"
+    ros_log "$ROS_PERSISTENT_PROBLEM: the persistent paths are on a tmpfs, nothing written there survives a reboot"
+    ros_mount_once "$ROS_RUN/persistent" -t tmpfs -o mode=0755,size=25% tmpfs
 }
 
 ros_mount_persistent() {
-    _dev=/dev/disk/by-label/COS_PERSISTENT
-    if [ ! -b "$_dev" ]; then
-        ros_log "no COS_PERSISTENT partition: nothing persists across reboots"
-        return 0
-    fi
-    ros_mount_once "$ROS_RUN/persistent" -o rw,noatime "$_dev" || {
-        ros_log "cannot mount COS_PERSISTENT: nothing persists across reboots"
-        return 0
-    }
-    [ -f "$NEWROOT/usr/lib/ros/persistent-paths" ] || return 0
-    while read -r _path || [ -n "$_path" ]; do
-        case "$_path" in
-            /*) ros_bind_persistent "$_path" || ros_log "persistent path $_path not mounted" ;;
-        esac
-    done < "$NEWROOT/usr/lib/ros/persistent-paths"
+    ros_mount_persistent_store "$1" || return 1
+    _dirs=
+    for _path in $ROS_PERSISTENT; do
+        _dirs="$_dirs $ROS_RUN/persistent$_path $ROS_RUN/persistent/$ROS_WORK$_path"
+        [ -d "$NEWROOT$_path" ] || _dirs="$_dirs $NEWROOT$_path"
+    done
+    # A mount point that is missing under a read-only directory of the image fails here; that path is skipped below.
+    [ -z "$_dirs" ] || mkdir -p $_dirs 2>/dev/null
+    for _path in $ROS_PERSISTENT; do
+        if [ -L "$ROS_IMAGE$_path" ] || [ ! -d "$NEWROOT$_path" ]; then
+            ros_log "persistent path $_path skipped: the image has no directory there and its parent is read-only"
+        elif [ -d "$ROS_IMAGE$_path" ]; then
+            mount -t overlay -o "lowerdir=$ROS_IMAGE$_path,upperdir=$ROS_RUN/persistent$_path,workdir=$ROS_RUN/persistent/$ROS_WORK$_path,$ROS_OVERLAY_OPTIONS" \
+                ros-persistent "$NEWROOT$_path" || ros_log "persistent path $_path not mounted"
+        else
+            # Not in the image (made in an ephemeral directory above): nothing to lie under it.
+            mount --bind "$ROS_RUN/persistent$_path" "$NEWROOT$_path" || ros_log "persistent path $_path not mounted"
+        fi
+    done
 }
 
 ros_mount_oem() {
@@ -93,14 +133,30 @@ ros_setup_root() {
     case "$_root" in ros:*) ;; *) return 0 ;; esac
     _image=$(getarg ros.image=)
     _image=${_image:-active}
-    ros_mount_overlays || warn "ros: cannot set up the ephemeral overlays"
+    # GRUB passes the try of this image (boot assessment) and, on a fallback, which images failed (ros.fallback=active,passive).
+    _try=$(getarg ros.try=)
+    _failed=
+    if getargbool 0 ros.fallback; then
+        _failed=$(getarg ros.fallback=)
+        case "$_failed" in "" | 1 | yes | true) _failed=active ;; esac
+    fi
+    # Private: the overlays mounted on $NEWROOT below must not propagate to this view of the image (systemd makes mounts shared).
+    ros_mount_once "$ROS_IMAGE" --bind --make-private "$NEWROOT" || warn "ros: cannot bind the image on $ROS_IMAGE"
+    ros_read_persistent_paths
+    ros_mount_ephemeral || warn "ros: cannot set up the ephemeral overlays"
     ros_mount_oem
-    ros_mount_persistent
+    ros_mount_persistent "$_image" || warn "ros: cannot set up the persistent paths"
     _fallback=no
-    getargbool 0 ros.fallback && _fallback=yes
+    [ -z "$_failed" ] || _fallback=yes
     mkdir -p /run/ros
-    printf 'IMAGE=%s\nDEVICE=%s\nFALLBACK=%s\n' "$_image" "${_root#ros:}" "$_fallback" > /run/ros/boot
-    ros_log "booted the $_image image from ${_root#ros:} (fallback: $_fallback)"
+    # Sourced by shell scripts: values quoted.
+    printf "IMAGE=%s\nDEVICE=%s\nTRY='%s'\nFALLBACK=%s\nFAILED='%s'\nPERSISTENT_PROBLEM='%s'\n" \
+        "$_image" "${_root#ros:}" "$_try" "$_fallback" "$_failed" "$ROS_PERSISTENT_PROBLEM" > /run/ros/boot
+    case "$_failed" in
+        "") ros_log "booted the $_image image from ${_root#ros:}${_try:+ (try $_try)}" ;;
+        *,*) ros_log "FALLBACK: booted the $_image image from ${_root#ros:}: the ${_failed%%,*} and ${_failed#*,} images did not boot" ;;
+        *) ros_log "FALLBACK: booted the $_image image from ${_root#ros:}: the $_failed image did not boot" ;;
+    esac
 }
 
 ros_setup_root
