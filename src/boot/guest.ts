@@ -115,6 +115,13 @@ export class BootError extends Error {
   }
 }
 
+export interface SerialConsole {
+  /** Type text ("\r" is Enter, "\x03" Ctrl-C). */
+  type(text: string): void;
+  /** The first match of pattern printed since the last match; rejects after timeoutSeconds (default 120) with what was printed. */
+  expect(pattern: RegExp, timeoutSeconds?: number): Promise<RegExpExecArray>;
+}
+
 export interface Guest {
   readonly logPath: string;
   readonly accelerator: Accelerator;
@@ -144,6 +151,8 @@ export interface Guest {
   measureBoot(options?: { timeoutSeconds?: number }): Promise<BootTimes>;
   /** qemu's exit status when it ends by itself (the guest powered off), or undefined after timeoutSeconds. */
   waitForExit(timeoutSeconds: number): Promise<ExitStatus | undefined>;
+  /** The serial console as a person at it uses it: type, and wait for what it prints (a prompt, a command's output). */
+  readonly console: SerialConsole;
   /** Stop qemu and remove temporary files; the serial log is kept. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -285,6 +294,13 @@ class RunningGuest implements Guest {
 
   get markers(): Markers {
     return this.qemu.markers;
+  }
+
+  get console(): SerialConsole {
+    return {
+      type: (text) => this.qemu.typeOnSerial(text),
+      expect: (pattern, timeoutSeconds = 120) => this.qemu.waitForSerial(pattern, timeoutSeconds),
+    };
   }
 
   async waitForLogin(options: { timeoutSeconds?: number } = {}): Promise<BootResult> {

@@ -63,6 +63,10 @@ export class QemuProcess {
   private callbackError: { error: unknown } | undefined;
   private interrupted = false;
   private readonly closed: Promise<void>;
+  /** What the serial console printed, escape sequences removed, for waitForSerial (the last MiB). */
+  private serialText = '';
+  /** Where in serialText the next waitForSerial starts looking. */
+  private serialMark = 0;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -99,7 +103,8 @@ export class QemuProcess {
     await mkdir(dirname(options.logPath), { recursive: true });
     await writeFile(options.logPath, `$ ${command}\n`);
     const log = createWriteStream(options.logPath, { flags: 'a' });
-    const child = spawn(options.binary, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is the serial console's input (-serial stdio): typeOnSerial writes there.
+    const child = spawn(options.binary, options.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const qemu = new QemuProcess(child, log, command, options.logPath, options.binary, options.onEvent);
     qemu.notify({ kind: 'started', command, logPath: options.logPath });
     return qemu;
@@ -155,6 +160,39 @@ export class QemuProcess {
   watchNextBoot(): void {
     this.watcher = new SerialWatcher({ afterRestart: true });
     this.watchStart = this.elapsed();
+  }
+
+  /** Type on the serial console, as a person at it would ("\r" is Enter, "\x03" Ctrl-C). */
+  typeOnSerial(text: string): void {
+    if (!this.running || !this.child.stdin) throw new Error('qemu is not running: nothing to type on');
+    this.child.stdin.write(text);
+  }
+
+  /**
+   * Resolve with the first match of pattern in what the serial console printed
+   * since the last match (escape sequences removed); reject after
+   * timeoutSeconds, or when qemu exits, with the last lines printed.
+   */
+  waitForSerial(pattern: RegExp, timeoutSeconds: number): Promise<RegExpExecArray> {
+    return new Promise((resolveMatch, rejectMatch) => {
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        settle();
+      };
+      const failure = (why: string) => new Error(`${why} waiting for ${pattern} on the serial console; it printed:\n${indent(lastLines(this.serialText.slice(this.serialMark), 15))}`);
+      const check = () => {
+        const match = new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(this.serialText.slice(this.serialMark));
+        if (match) {
+          this.serialMark += match.index + match[0].length;
+          return finish(() => resolveMatch(match));
+        }
+        if (this.exit || this.spawnError) finish(() => rejectMatch(failure('qemu exited')));
+      };
+      const timer = setTimeout(() => finish(() => rejectMatch(failure(`${timeoutSeconds} s passed`))), timeoutSeconds * 1000);
+      this.listeners.add(check);
+      check();
+    });
   }
 
   /** qemu's exit status once it ends by itself (a guest that powers off), or undefined after timeoutSeconds. */
@@ -214,10 +252,22 @@ export class QemuProcess {
     this.sawOutput = true;
     if (!this.logEnded) this.log.write(chunk);
     const seconds = this.elapsed() - this.watchStart;
-    const update = this.watcher.feed(this.decoder.write(chunk), seconds);
+    const text = this.decoder.write(chunk);
+    this.keepSerialText(text);
+    const update = this.watcher.feed(text, seconds);
     for (const text of update.lines) this.notify({ kind: 'line', text, seconds });
     for (const marker of update.markers) this.notify({ kind: 'marker', ...marker });
     this.changed();
+  }
+
+  private keepSerialText(text: string): void {
+    // Colours, cursor moves and the carriage returns of a terminal session are not what a reader matches on.
+    this.serialText += text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r/g, '');
+    const excess = this.serialText.length - 2 ** 20;
+    if (excess > 0) {
+      this.serialText = this.serialText.slice(excess);
+      this.serialMark = Math.max(0, this.serialMark - excess);
+    }
   }
 
   private onStderr(chunk: Buffer): void {

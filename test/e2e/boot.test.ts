@@ -37,6 +37,8 @@ describe('the OS ISO boots to a login prompt', () => {
     expect(result.exitCode).toBe(0);
     expect(result.serial).toContain('ros: reached multi-user.target: RancherOS');
     expect(result.serial).toMatch(/\S+ login:/);
+    // A clean boot (dmsquash-live's overlay once showed a FAILED sysroot.mount on every boot).
+    expect(result.serial.split('\n').filter((line) => /FAILED|\berror\b|failed to resolve/i.test(line))).toEqual([]);
   }, testTimeoutMs);
 });
 

@@ -42,6 +42,12 @@ describe('an installed disk, booted and looked at over SSH', () => {
     const result = await guest.run(`sudo -n sh -c '${command.replace(/'/g, `'\\''`)}'`);
     return { ...result, stdout: result.stdout.trim() };
   };
+  /** A clean boot: no unit failed, and the serial console of the last boot (from GRUB's line on) has no FAILED or error line. */
+  const expectCleanBoot = async () => {
+    expect((await sh('systemctl --failed --no-legend --plain')).stdout).toBe('');
+    const log = readFileSync(guest.logPath, 'utf8');
+    expect(log.slice(log.lastIndexOf('Booting the')).split('\n').filter((line) => /FAILED|\berror\b/i.test(line))).toEqual([]);
+  };
 
   beforeAll(async () => {
     // A copy, enlarged as a cloud or a bigger disk would be, so the artifact itself stays as built.
@@ -83,6 +89,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
     // Each persistent path is an overlay over the image's directory, its upper layer on COS_PERSISTENT.
     expect((await sh('findmnt -n -o FSTYPE,OPTIONS /var')).stdout).toMatch(/^overlay .*upperdir=\/run\/initramfs\/ros\/persistent\/var,/);
     await guest.reboot();
+    await expectCleanBoot();
     expect((await sh('test -e /etc/ros-e2e')).exitCode).not.toBe(0);
     expect((await sh(`cat ${kept.join(' ')}`)).stdout).toBe(kept.map(() => 'kept').join('\n'));
     expect((await sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout).toBe(hostKey);
@@ -102,10 +109,11 @@ describe('an installed disk, booted and looked at over SSH', () => {
     expect((await sh('hostname')).stdout).toBe(hostname);
     const status = (await sh('ros status')).stdout;
     expect(status).toMatch(/^booted: recovery$/m);
-    expect(status).toMatch(/^persistent: NOT KEPT: the recovery image leaves COS_PERSISTENT unmounted/m);
+    expect(status).toMatch(/^persistent: NOT KEPT: the recovery image leaves COS_PERSISTENT unmounted \(mount it by hand/m);
+    await expectCleanBoot();
     expect((await sh('test -e /root/ros-e2e')).exitCode).not.toBe(0);
     // What an earlier release left on COS_PERSISTENT (a bind-mounted copy per listed path, /var/lib/rancher among them) is the node's data after this one.
-    expect((await sh('mkdir -p /mnt/p && mount /dev/disk/by-label/COS_PERSISTENT /mnt/p && mkdir -p /mnt/p/var/lib/rancher && echo legacy > /mnt/p/var/lib/rancher/ros-e2e-legacy && umount /mnt/p')).exitCode).toBe(0);
+    expect((await sh('mkdir -p /run/ros-e2e-p && mount /dev/disk/by-label/COS_PERSISTENT /run/ros-e2e-p && mkdir -p /run/ros-e2e-p/var/lib/rancher && echo legacy > /run/ros-e2e-p/var/lib/rancher/ros-e2e-legacy && umount /run/ros-e2e-p')).exitCode).toBe(0);
     await guest.reboot();
     expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
     expect((await sh('cat /var/lib/rancher/ros-e2e-legacy /root/ros-e2e')).stdout).toBe('legacy\nkept');
@@ -147,6 +155,25 @@ describe('an installed disk, booted and looked at over SSH', () => {
     expect(after).toMatch(/^passive: +unreadable/m);
     expect(after).toMatch(/^last change: rollback at .*: passive became active \(booted from passive as a fallback\)$/m);
     expect((await sh('grep -c _tries= /oem/grubenv')).stdout).toBe('0');
+  }, testTimeoutMs);
+
+  it('boots all the same when COS_PERSISTENT cannot be mounted: on a tmpfs, saying so, writing nothing there', async () => {
+    // From recovery, where COS_PERSISTENT is not mounted: an ext4 feature bit no kernel knows makes every mount refuse it.
+    expect((await sh('/usr/libexec/ros/grubenv /oem/grubenv next_entry=recovery')).exitCode).toBe(0);
+    await guest.reboot();
+    const part = '/dev/disk/by-label/COS_PERSISTENT';
+    const incompat = Number((await sh(`od -An -tu4 -j 1120 -N4 ${part}`)).stdout);
+    const broken = await sh(`debugfs -w -R "ssv feature_incompat ${(incompat | 0x80000000) >>> 0}" ${part} && sync`);
+    expect(broken.exitCode, broken.stderr).toBe(0);
+    await guest.reboot();
+    expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
+    expect((await sh('ros status')).stdout).toMatch(/^persistent: NOT KEPT: cannot mount COS_PERSISTENT \(\/dev\/disk\/by-label\/COS_PERSISTENT\); \/var, \/home and the other persistent paths are on a tmpfs$/m);
+    expect((await sh('findmnt -n -o SOURCE,FSTYPE /run/initramfs/ros/persistent')).stdout).toBe('tmpfs tmpfs');
+    expect((await sh('echo written > /var/lib/ros-e2e-tmpfs && cat /var/lib/ros-e2e-tmpfs')).stdout).toBe('written');
+    expect((await sh('test -e /root/ros-e2e')).exitCode).not.toBe(0);
+    expect((await sh('systemctl --failed --no-legend --plain')).stdout).toBe('');
+    expect(readFileSync(guest.logPath, 'utf8')).toContain('ros: cannot mount COS_PERSISTENT (/dev/disk/by-label/COS_PERSISTENT): the persistent paths are on a tmpfs, nothing written there survives a reboot');
+    expect((await sh('journalctl -b -o cat | grep -c "cannot mount COS_PERSISTENT"')).stdout).not.toBe('0');
   }, testTimeoutMs);
 });
 

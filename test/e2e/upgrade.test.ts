@@ -214,6 +214,9 @@ describe('recovery, for real', () => {
     const text = await status();
     expect(text).toMatch(/^booted: recovery \(FALLBACK: the active and passive images did not boot\)$/m);
     expect(text).toMatch(/^boot tries: active 3 of 3 \(passed over[^,]*, passive 3 of 3 \(passed over/m);
+    // Read from COS_STATE, though the boot mounted COS_RECOVERY.
+    expect(text).toMatch(/^active: +\S+:broken \(version unknown\)$/m);
+    expect(text).toMatch(/^passive: +unreadable \(no rootfs\.squashfs in /m);
     const serial = readFileSync(guest.logPath, 'utf8');
     expect(serial).toContain('The passive image failed 3 boots in a row: starting recovery.');
     expect(serial).toContain('ros: FALLBACK: booted the recovery image from LABEL=COS_RECOVERY: the active and passive images did not boot');

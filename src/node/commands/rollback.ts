@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { STATE_LABEL } from '../../disk/slots.js';
 import { readBootState } from '../boot-state.js';
 import { clearBootChoices } from '../slots/grubenv.js';
-import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
+import { bootMountOf, withPartition } from '../slots/partitions.js';
 import { withSlotsLock } from '../slots/lock.js';
 import { swapSlots } from '../slots/swap.js';
 import { cleanInterruptedUpgrade } from '../slots/transition.js';
@@ -18,11 +18,11 @@ import { LAST_CHANGE, type SlotChange } from './status.js';
 export async function rollback(system: NodeSystem): Promise<string> {
   const boot = await readBootState(system.root);
   if (!boot.slot) throw new Error('not an installed system (booted from a live medium): nothing to roll back');
-  if (boot.slot === 'recovery') throw new Error('booted from recovery: reboot into active or passive first (or upgrade)');
+  if (boot.slot === 'recovery') throw new Error('booted from recovery: `ros upgrade` writes a working image into active and passive (a rollback would only swap the two images that did not boot)');
   await withSlotsLock(system, 'rollback', async () => {
     await clearBootChoices(system);
     const change: SlotChange = { action: 'rollback', at: new Date().toISOString(), result: `passive became active (booted from ${boot.slot}${boot.fallback ? ' as a fallback' : ''})` };
-    await withPartition(system, STATE_LABEL, { writable: true, knownMount: BOOT_STATE_MOUNT }, async (dir) => {
+    await withPartition(system, STATE_LABEL, { writable: true, knownMount: bootMountOf(boot, STATE_LABEL) }, async (dir) => {
       for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
       await swapSlots(dir, 'active', 'passive');
       await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);

@@ -4,7 +4,7 @@ import { RECOVERY_LABEL, STATE_LABEL, slotDir, type SlotName } from '../../disk/
 import { BOOT_TRIES, readBootState, type BootState } from '../boot-state.js';
 import { readGrubEnv } from '../slots/grubenv.js';
 import { readSlotIdentity, type ImageIdentity } from '../slots/image-identity.js';
-import { BOOT_STATE_MOUNT, withPartition } from '../slots/partitions.js';
+import { bootMountOf, withPartition } from '../slots/partitions.js';
 import { completeSwap, hasPendingSwap } from '../slots/swap.js';
 import type { NodeSystem } from '../system.js';
 
@@ -40,7 +40,7 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   if (!boot.slot) return { boot, slots: {} };
   const slots: NodeStatus['slots'] = {};
   let lastChange: SlotChange | undefined;
-  const state = { knownMount: BOOT_STATE_MOUNT };
+  const state = { knownMount: bootMountOf(boot, STATE_LABEL) };
   // Each slot is read from its own squashfs, the running one too: after a rollback the running image sits in the other slot until the next boot.
   const readState = async (dir: string) => {
     for (const slot of ['active', 'passive'] as const) slots[slot] = await readSlotIdentity(system, join(dir, slotDir(slot)), slot);
@@ -58,7 +58,7 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
       await readState(dir);
     });
   }
-  await withPartition(system, RECOVERY_LABEL, { writable: false }, async (dir) => {
+  await withPartition(system, RECOVERY_LABEL, { writable: false, knownMount: bootMountOf(boot, RECOVERY_LABEL) }, async (dir) => {
     slots.recovery = await readSlotIdentity(system, join(dir, slotDir('recovery')), 'recovery');
   }).catch((error: Error) => (slots.recovery = { problem: error.message }));
   const grubEnv = await readGrubEnv(system);

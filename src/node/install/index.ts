@@ -66,6 +66,8 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
     if (!device) {
       if (request.silent) throw new UserError('no device to install to, and silent mode cannot ask for one', 'give --device DEVICE or ros.install.device=/dev/…');
       if (!terminal.interactive) {
+        // The ISO's install entry: the unit has no terminal, the live consoles ask instead (ros-live-install.sh at their automatic login).
+        if (request.trigger !== 'explicit') return { result: 'skipped', reason: 'no ros.install.device: the installer asks at the live consoles instead (or run `sudo ros install` there)' };
         throw new UserError('no device to install to, and no terminal to ask on', 'give --device DEVICE or ros.install.device=/dev/…, or run `ros install` at a login prompt to choose one');
       }
       prompter = createPrompter(terminal.input, terminal.output);

@@ -3,17 +3,23 @@
  * that names what will be erased. Streams are injected, so the questions and
  * the answers they accept are tested with plain text in and out.
  */
+import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { isatty } from 'node:tty';
+import { stringify } from 'yaml';
 import { UserError } from '../../errors.js';
 import type { NodeSystem } from '../system.js';
 import { formatSize, minimumDiskBytes } from '../../disk/layout.js';
 import { findUsers, listDisks, type BlockDevice } from './devices.js';
 import { loadInstallConfig, type InstallConfigFile } from './config-file.js';
 import { formatBytes } from '../../format-bytes.js';
+import { hashPassword } from '../crypt.js';
 
 export interface Prompter {
   /** Write the question, wait for one line; UserError when the input ends (nothing has been written then). */
   ask(question: string): Promise<string>;
+  /** ask(), with what is typed not shown (a password); on a terminal, echo is off meanwhile. */
+  askSecret(question: string): Promise<string>;
   say(text: string): void;
   close(): void;
 }
@@ -33,15 +39,26 @@ export function createPrompter(input: NodeJS.ReadableStream, output: NodeJS.Writ
     ended = true;
     for (const next of waiting.splice(0)) next(undefined);
   });
+  const ask = async (question: string) => {
+    output.write(question);
+    const line = lines.length > 0 ? lines.shift() : ended ? undefined : await new Promise<string | undefined>((resolve) => waiting.push(resolve));
+    if (line === undefined) {
+      output.write('\n');
+      throw new UserError('the input ended before the installer had its answers; nothing was written');
+    }
+    return line.trim();
+  };
   return {
-    async ask(question) {
-      output.write(question);
-      const line = lines.length > 0 ? lines.shift() : ended ? undefined : await new Promise<string | undefined>((resolve) => waiting.push(resolve));
-      if (line === undefined) {
-        output.write('\n');
-        throw new UserError('the input ended before the installer had its answers; nothing was written');
+    ask,
+    async askSecret(question) {
+      const restoreEcho = hideTyping(input);
+      try {
+        return await ask(question);
+      } finally {
+        restoreEcho();
+        // The Enter typed was not echoed either.
+        if (restoreEcho !== noop) output.write('\n');
       }
-      return line.trim();
     },
     say(text) {
       output.write(`${text}\n`);
@@ -49,6 +66,29 @@ export function createPrompter(input: NodeJS.ReadableStream, output: NodeJS.Writ
     close() {
       reader.close();
     },
+  };
+}
+
+const noop = () => {};
+
+/**
+ * Turn the terminal's echo off (stty, on the input's own terminal) and return
+ * what turns it back on; a Ctrl-C meanwhile turns it back on before the
+ * process ends, so the shell is not left typing blind. Not a terminal: nothing to hide.
+ */
+function hideTyping(input: NodeJS.ReadableStream): () => void {
+  const fd = (input as { fd?: unknown }).fd;
+  if (typeof fd !== 'number' || !isatty(fd)) return noop;
+  const stty = (setting: string) => spawnSync('stty', [setting], { stdio: [fd, 'ignore', 'ignore'] });
+  stty('-echo');
+  const interrupted = () => {
+    stty('echo');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  return () => {
+    process.removeListener('SIGINT', interrupted);
+    stty('echo');
   };
 }
 
@@ -88,13 +128,17 @@ export async function askDisk(system: NodeSystem, prompter: Prompter, imageBytes
   }
 }
 
-/** Ask for a configuration for the installed system; each answer is loaded and checked before it is taken. */
-export async function askConfig(system: NodeSystem, prompter: Prompter, current?: string): Promise<InstallConfigFile | undefined> {
+/**
+ * Ask for a configuration for the installed system; each answer is loaded and
+ * checked before it is taken. Without one, ask for an SSH key and a password
+ * instead: an installed system with neither lets nobody in.
+ */
+export async function askConfig(system: NodeSystem, prompter: Prompter, current?: string): Promise<InstallConfigFile> {
   prompter.say('The installed system reads its configuration (SSH keys, password, hostname …) from a cloud-config file.');
   for (;;) {
-    const answer = await prompter.ask(`Configuration file or http(s) URL${current ? ` [${current}]` : ' (empty: none)'}: `);
+    const answer = await prompter.ask(`Configuration file or http(s) URL${current ? ` [${current}]` : ' (empty: give a key or a password instead)'}: `);
     const source = answer || current;
-    if (!source) return undefined;
+    if (!source) return askAccess(prompter);
     try {
       const config = await loadInstallConfig(system, source);
       for (const warning of config.warnings) prompter.say(warning);
@@ -104,6 +148,34 @@ export async function askConfig(system: NodeSystem, prompter: Prompter, current?
       prompter.say(`${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`);
       current = undefined;
     }
+  }
+}
+
+/** An OpenSSH public key line, or github:NAME (fetched by the node once its network is up). */
+const PUBLIC_KEY = /^(?:(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: .*)?|github:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/;
+
+/** A key and/or a password for rancher, written as the installed system's configuration (the password hashed: never stored in clear). */
+export async function askAccess(prompter: Prompter): Promise<InstallConfigFile> {
+  for (;;) {
+    let key = '';
+    for (;;) {
+      key = await prompter.ask('SSH public key for rancher ("ssh-ed25519 AAAA…", github:NAME, or empty: none): ');
+      if (!key || PUBLIC_KEY.test(key)) break;
+      prompter.say('That is not an OpenSSH public key line (type, base64 key, comment) nor github:NAME: try again');
+    }
+    let password = '';
+    for (;;) {
+      password = await prompter.askSecret('Password for rancher (not shown; empty: none): ');
+      if (!password || password === (await prompter.askSecret('The same password again: '))) break;
+      prompter.say('The two passwords differ: try again');
+    }
+    if (!key && !password) {
+      prompter.say('With neither a key nor a password nobody could log in to the installed system: give at least one');
+      continue;
+    }
+    const config = { ...(key ? { ssh_authorized_keys: [key] } : {}), ...(password ? { ros: { password: hashPassword(password) } } : {}) };
+    const given = [key && `the SSH key ${key.length > 40 ? `${key.slice(0, 37)}…` : key}`, password && 'a password (hashed)'].filter(Boolean).join(' and ');
+    return { source: `${given} for rancher, answered here`, text: `#cloud-config\n${stringify(config, { lineWidth: 0 })}`, warnings: [] };
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSystem } from '../system.js';
+import { parseKeyValues } from './image-identity.js';
 import { mustRun } from './partitions.js';
 
 const GRUBENV = '/oem/grubenv';
@@ -19,11 +20,5 @@ export async function clearBootChoices(system: NodeSystem): Promise<void> {
 
 /** GRUB's environment as the node sees it (COS_OEM mounted on /oem); empty when there is none. */
 export async function readGrubEnv(system: NodeSystem): Promise<Record<string, string>> {
-  const text = await readFile(join(system.root, GRUBENV), 'utf8').catch(() => '');
-  const values: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (match) values[match[1]!] = match[2]!;
-  }
-  return values;
+  return parseKeyValues(await readFile(join(system.root, GRUBENV), 'utf8').catch(() => ''));
 }

@@ -14,10 +14,11 @@ export interface ImageIdentity {
   problem?: string;
 }
 
+/** KEY=VALUE lines (os-release, ros-release, /run/ros/boot, GRUB's environment block); anything else is skipped. */
 export function parseKeyValues(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line.trim());
     // os-release quotes with "…", the initramfs's /run/ros/boot with '…'.
     if (match) values[match[1]!] = match[2]!.replace(/^"(.*)"$|^'(.*)'$/, '$1$2');
   }

@@ -1,9 +1,17 @@
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RECOVERY_LABEL, STATE_LABEL } from '../../disk/slots.js';
+import type { BootState } from '../boot-state.js';
 import type { NodeSystem } from '../system.js';
 
-/** Where the initramfs mounted COS_STATE (read-only) for a boot from it (30ros-root). */
+/** Where the initramfs mounted the partition the booted image came from (COS_STATE, or COS_RECOVERY for recovery), read-only (30ros-root). */
 export const BOOT_STATE_MOUNT = '/run/initramfs/ros/state';
+
+/** The boot's own mount of a partition, to reuse: only when the booted image came from that partition. */
+export function bootMountOf(boot: BootState, label: string): string | undefined {
+  const bootLabel = boot.slot === 'recovery' ? RECOVERY_LABEL : STATE_LABEL;
+  return boot.slot && bootLabel === label ? BOOT_STATE_MOUNT : undefined;
+}
 
 export interface MountedPartition {
   dir: string;

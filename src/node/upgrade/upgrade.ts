@@ -5,7 +5,7 @@ import { readBootState, type BootState } from '../boot-state.js';
 import { LAST_CHANGE, type SlotChange } from '../commands/status.js';
 import { clearBootChoices } from '../slots/grubenv.js';
 import { readIdentity } from '../slots/image-identity.js';
-import { BOOT_STATE_MOUNT, mustRun, withPartition } from '../slots/partitions.js';
+import { bootMountOf, mustRun, withPartition } from '../slots/partitions.js';
 import { withSlotsLock } from '../slots/lock.js';
 import { completeSwap } from '../slots/swap.js';
 import { cleanInterruptedUpgrade, promoteTransition } from '../slots/transition.js';
@@ -48,7 +48,7 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
   const { check, client, layers } = await resolveUpgrade(system, options);
   system.log(`ros: ${renderCheck(check).trim()}`);
   const previous = await readIdentity(system.root);
-  const knownMount = mountedByBoot(boot, label);
+  const knownMount = bootMountOf(boot, label);
   const summary = await withPartition(system, label, { writable: true, knownMount }, async (dir) => {
     if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
     for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
@@ -79,12 +79,6 @@ function describeWritten(slot: 'active' | 'recovery', boot: BootState, previous:
   if (slot === 'recovery') return 'recovery';
   if (boot.slot === 'recovery') return 'active and passive (upgraded from recovery)';
   return `active; ${previous.image ?? 'the running image'} (version ${previous.version ?? 'unknown'}) is passive`;
-}
-
-/** The partition the initramfs mounted is the one the booted image came from: reuse that mount only for the same label. */
-function mountedByBoot(boot: BootState, label: string): string | undefined {
-  const bootLabel = boot.slot === 'recovery' ? RECOVERY_LABEL : STATE_LABEL;
-  return bootLabel === label ? BOOT_STATE_MOUNT : undefined;
 }
 
 /**

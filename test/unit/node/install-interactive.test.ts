@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planDiskLayout } from '../../../src/disk/layout.js';
 import { UserError } from '../../../src/errors.js';
 import { installSystem, type InstallIo } from '../../../src/node/install/index.js';
-import { askConfig, askDisk, confirmInstall, createPrompter } from '../../../src/node/install/interactive.js';
+import { verifyPassword } from '../../../src/node/crypt.js';
+import { askAccess, askConfig, askDisk, confirmInstall, createPrompter } from '../../../src/node/install/interactive.js';
 import { createRecordingSystem, createTestRoot, GiB, MiB, writeMedium, type TestRoot } from './install-root.js';
 
 const IMAGE_BYTES = 3 * MiB;
@@ -80,8 +81,9 @@ describe('askConfig', () => {
     expect(io.text()).toContain('cannot read the install configuration /missing.yaml: ENOENT');
     expect(io.text()).toContain('the install configuration /bad.yaml has 1 error');
     expect(io.text()).toContain('warning: /good.yaml: does not start with "#cloud-config"');
-    const none = terminal(['']);
-    expect(await askConfig(createRecordingSystem(test.root), createPrompter(none.input, none.output))).toBeUndefined();
+    // No configuration: a key or a password instead.
+    const none = terminal(['', 'github:someone', '']);
+    expect(await askConfig(createRecordingSystem(test.root), createPrompter(none.input, none.output))).toMatchObject({ text: '#cloud-config\nssh_authorized_keys:\n  - github:someone\n' });
   });
 
   it('offers the configured source as the default', async () => {
@@ -89,6 +91,29 @@ describe('askConfig', () => {
     const io = terminal(['']);
     expect(await askConfig(createRecordingSystem(test.root), createPrompter(io.input, io.output), '/c.yaml')).toMatchObject({ source: '/c.yaml' });
     expect(io.text()).toContain('Configuration file or http(s) URL [/c.yaml]: ');
+  });
+});
+
+describe('askAccess', () => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2Pqf2m0y7QyZcY8f0Jx2w1m8E0e3n3hQ0aYtq3bX1c me@laptop';
+
+  it('takes a key and a password typed twice, and writes the password hashed, never in clear', async () => {
+    const io = terminal(['not a key', key, 'secret-1', 'secret-2', 'secret-1', 'secret-1']);
+    const config = await askAccess(createPrompter(io.input, io.output));
+    expect(io.text()).toContain('That is not an OpenSSH public key line');
+    expect(io.text()).toContain('The two passwords differ: try again');
+    expect(config.source).toMatch(/^the SSH key ssh-ed25519 AAAA.*… and a password \(hashed\) for rancher, answered here$/);
+    expect(config.text).toContain(`ssh_authorized_keys:\n  - ${key}\n`);
+    expect(config.text).not.toContain('secret-1');
+    const hash = /password: (\S+)/.exec(config.text)![1]!.replace(/^"|"$/g, '');
+    expect(verifyPassword('secret-1', hash)).toBe(true);
+  });
+
+  it('asks again when given neither a key nor a password', async () => {
+    const io = terminal(['', '', 'github:someone', '']);
+    const config = await askAccess(createPrompter(io.input, io.output));
+    expect(io.text()).toContain('With neither a key nor a password nobody could log in to the installed system: give at least one');
+    expect(config.text).not.toContain('password');
   });
 });
 
@@ -118,7 +143,7 @@ describe('interactive installSystem', () => {
     const io = terminal(['2', '/cc.yaml', 'yes']);
     const system = createRecordingSystem(test.root);
     expect(await installSystem(system, { reboot: false }, io)).toEqual({ result: 'installed', device: '/dev/vda', action: 'none' });
-    expect(io.text()).toMatch(/Install to which disk\? \[1-3\]: .*Configuration file or http\(s\) URL \(empty: none\): /s);
+    expect(io.text()).toMatch(/Install to which disk\? \[1-3\]: .*Configuration file or http\(s\) URL \(empty: give a key or a password instead\): /s);
     expect(io.text()).toMatch(/ERASE everything on \/dev\/vda, 8\.0 GiB, QEMU HARDDISK, and write:\n {3}1 BIOS +1MiB\n {3}2 COS_GRUB +64MiB\n/);
     expect(io.text()).toContain('configuration: /cc.yaml (to COS_OEM/cloud-config.yaml)');
     expect(io.text()).toContain('Erase /dev/vda and install? Type "yes" to go on: ');
@@ -127,11 +152,11 @@ describe('interactive installSystem', () => {
   });
 
   it('writes nothing when not confirmed', async () => {
-    const io = terminal(['vda', '', 'no']);
+    const io = terminal(['vda', '', 'github:someone', '', 'no']);
     const system = createRecordingSystem(test.root);
     await expect(installSystem(system, { reboot: false }, io)).rejects.toThrow(/not confirmed: nothing was written/);
     expect(system.runs).toEqual([]);
-    expect(io.text()).toContain('configuration: none (nobody can log in until one is given');
+    expect(io.text()).toContain('configuration: the SSH key github:someone for rancher, answered here (to COS_OEM/cloud-config.yaml)');
   });
 
   it('asks only for the confirmation when the device is given, and not at all with --silent', async () => {
@@ -145,10 +170,18 @@ describe('interactive installSystem', () => {
     expect(silent.text()).not.toContain('Type "yes"');
   });
 
+  it('in automatic mode without a device and without a terminal (the ISO install entry\'s unit), leaves the asking to the consoles', async () => {
+    test.write('proc/cmdline', 'ros.install.automatic=true\n');
+    const system = createRecordingSystem(test.root);
+    const outcome = await installSystem(system, { automatic: true, reboot: false }, { ...terminal([]), interactive: false });
+    expect(outcome).toEqual({ result: 'skipped', reason: expect.stringMatching(/no ros\.install\.device: the installer asks at the live consoles/) });
+    expect(system.runs).toEqual([]);
+  });
+
   it('in automatic mode without a device, asks on a terminal (and then confirms)', async () => {
     addPartitions();
     test.write('proc/cmdline', 'ros.install.automatic=true\n');
-    const io = terminal(['2', '', 'yes']);
+    const io = terminal(['2', '', 'github:someone', '', 'yes']);
     expect(await installSystem(createRecordingSystem(test.root), { automatic: true, reboot: false }, io)).toMatchObject({ result: 'installed', device: '/dev/vda' });
     expect(io.text()).toContain('Erase /dev/vda and install?');
   });

@@ -4,16 +4,32 @@
 # squashfs on /sysroot. Written to the "early" generator directory so these
 # units replace the sysroot.mount that systemd-fstab-generator makes from
 # root= (which it would try to mount as a device called "ros:…").
+normal=${1:-/run/systemd/generator}
 early=${2:-/run/systemd/generator.early}
 
 root=
+live=
 image=active
 for arg in $(cat /proc/cmdline); do
     case "$arg" in
         root=ros:*) root=${arg#root=ros:} ;;
+        root=live:*) live=yes ;;
         ros.image=*) image=${arg#ros.image=} ;;
     esac
 done
+
+# A live boot (dmsquash-live with rd.live.overlay.overlayfs): dracut 059's
+# generator makes a sysroot.mount of an overlay whose directories
+# dmsquash-live-root creates only later, from the initqueue; systemd tries it
+# at once and every boot showed "overlayfs: failed to resolve
+# '/run/overlayfs'" and a FAILED sysroot.mount before it worked on a retry
+# (dracut-ng#431). Mounting after the initqueue has set them up is the order
+# the script expects.
+if [ -n "$live" ]; then
+    mkdir -p "$normal/sysroot.mount.d"
+    printf '[Unit]\nAfter=dracut-initqueue.service\n' > "$normal/sysroot.mount.d/10-ros-live.conf"
+    exit 0
+fi
 [ -n "$root" ] || exit 0
 
 case "$root" in

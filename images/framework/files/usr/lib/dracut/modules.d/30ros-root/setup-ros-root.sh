@@ -87,7 +87,7 @@ ros_mount_persistent_store() {
     _dev=/dev/disk/by-label/COS_PERSISTENT
     ROS_PERSISTENT_PROBLEM=
     if [ "$1" = recovery ]; then
-        ROS_PERSISTENT_PROBLEM="the recovery image leaves COS_PERSISTENT unmounted (mount it by hand to reach the node's data)"
+        ROS_PERSISTENT_PROBLEM="the recovery image leaves COS_PERSISTENT unmounted (mount it by hand to reach the data kept there)"
     elif [ ! -b "$_dev" ]; then
         ROS_PERSISTENT_PROBLEM="no COS_PERSISTENT partition"
     elif ros_mount_once "$ROS_RUN/persistent" -o rw,noatime "$_dev"; then
@@ -149,7 +149,7 @@ ros_setup_root() {
     _fallback=no
     [ -z "$_failed" ] || _fallback=yes
     mkdir -p /run/ros
-    # Sourced by shell scripts: values quoted.
+    # Sourced by shell scripts: values in '…' (so no message here may hold a ').
     printf "IMAGE=%s\nDEVICE=%s\nTRY='%s'\nFALLBACK=%s\nFAILED='%s'\nPERSISTENT_PROBLEM='%s'\n" \
         "$_image" "${_root#ros:}" "$_try" "$_fallback" "$_failed" "$ROS_PERSISTENT_PROBLEM" > /run/ros/boot
     case "$_failed" in
