@@ -67,6 +67,8 @@ export class QemuProcess {
   private serialText = '';
   /** Where in serialText the next waitForSerial starts looking. */
   private serialMark = 0;
+  /** The start of an escape sequence the last chunk ended in. */
+  private serialPending = '';
 
   private constructor(
     private readonly child: ChildProcess,
@@ -262,7 +264,11 @@ export class QemuProcess {
 
   private keepSerialText(text: string): void {
     // Colours, cursor moves and the carriage returns of a terminal session are not what a reader matches on.
-    this.serialText += text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r/g, '');
+    // A sequence cut in two by the pipe waits for its end in the next chunk.
+    const combined = this.serialPending + text;
+    const cut = /\x1b(?:\[[0-9;?]*|[()])?$/.exec(combined);
+    this.serialPending = cut ? cut[0] : '';
+    this.serialText += combined.slice(0, cut ? cut.index : undefined).replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r/g, '');
     const excess = this.serialText.length - 2 ** 20;
     if (excess > 0) {
       this.serialText = this.serialText.slice(excess);

@@ -89,6 +89,8 @@ describe('the stock ISO at its serial console', () => {
     await live.console.expect(PROMPT);
     expect(errorLines(readSerialLog(live.logPath))).toEqual([]);
     expect(await shell(live, 'systemctl --failed --no-legend --plain | wc -l')).toBe('0');
+    // Nothing at error priority in the journal either: kernel, dracut, units, logins.
+    expect(await shell(live, 'sudo journalctl -b -p err --no-pager -o cat')).toBe('');
     expect(await shell(live, 'id -un')).toBe('rancher');
   }, testTimeoutMs);
 

@@ -135,6 +135,23 @@ describe('startGuest', () => {
     expect((error as BootError).message).toContain(`serial log: ${artifact}.bios.serial.log`);
   });
 
+  it('types on the serial console and waits for what it prints, escape sequences removed even when a chunk cuts one', async () => {
+    // A shell at the console: the prompt with bracketed-paste sequences (one cut across two writes), each typed line
+    // answered. Enter is a carriage return on a serial line, as a person's terminal sends it.
+    const shell = String.raw`printf 'ros login: rancher (automatic login)\r\n\033[?2004hrancher@ros:~$ '
+exec bash -c 'while IFS= read -r -d $(printf "\r") line; do
+  printf "\033[?20"; sleep 0.1; printf "04l\r\nyou typed: %s\r\n\033[?2004hrancher@ros:~$ " "$line"
+done'`;
+    guest = await startGuest({ artifact, accelerator: 'tcg', timeoutSeconds: 10, qemuBinary: await script('q', `${boot}\n${shell}`) });
+    await guest.waitForLogin();
+    await guest.console.expect(/rancher@ros:~\$ $/m);
+    guest.console.type('hello\r');
+    // Right after the prompt: nothing but the answer (the cut sequence removed whole).
+    expect([...(await guest.console.expect(/^([^\n]*)\nyou typed: (\w+)\n/))].slice(1)).toEqual(['', 'hello']);
+    await guest.console.expect(/rancher@ros:~\$ $/m);
+    await expect(guest.console.expect(/never printed/, 0.3)).rejects.toThrow(/0\.3 s passed waiting for \/never printed\/ on the serial console; it printed:/);
+  });
+
   it('refuses SSH work on a guest started without a key', async () => {
     guest = await startGuest({ artifact, accelerator: 'tcg', qemuBinary: await fakeQemu() });
     await expect(guest.run('true')).rejects.toThrow(/started without ssh options/);

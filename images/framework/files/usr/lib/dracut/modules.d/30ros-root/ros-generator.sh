@@ -19,15 +19,30 @@ for arg in $(cat /proc/cmdline); do
 done
 
 # A live boot (dmsquash-live with rd.live.overlay.overlayfs): dracut 059's
-# generator makes a sysroot.mount of an overlay whose directories
-# dmsquash-live-root creates only later, from the initqueue; systemd tries it
-# at once and every boot showed "overlayfs: failed to resolve
-# '/run/overlayfs'" and a FAILED sysroot.mount before it worked on a retry
-# (dracut-ng#431). Mounting after the initqueue has set them up is the order
-# the script expects.
+# generator makes a sysroot.mount of an overlay whose upper and work
+# directories only its "mount" hook (90overlayfs) creates, and that hook runs
+# after /sysroot should already be mounted: every boot showed "overlayfs:
+# failed to resolve '/run/overlayfs'" and a FAILED sysroot.mount before the
+# hook mounted the overlay itself (dracut-ng#431). Making the two directories
+# once the initqueue has mounted the image (/run/rootfsbase), right before
+# sysroot.mount, is what the hook does; it then finds the root mounted and
+# leaves it. (With rd.live.overlay.reset the hook still resets a persistent
+# overlay, below a mounted root: such media are not ours.)
 if [ -n "$live" ]; then
+    cat > "$normal/ros-live-overlay-dirs.service" <<'UNIT'
+[Unit]
+Description=ros: the live overlay's directories, before /sysroot is mounted
+DefaultDependencies=no
+After=dracut-initqueue.service
+Before=sysroot.mount
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=mkdir -m 0755 -p /run/overlayfs /run/ovlwork
+UNIT
     mkdir -p "$normal/sysroot.mount.d"
-    printf '[Unit]\nAfter=dracut-initqueue.service\n' > "$normal/sysroot.mount.d/10-ros-live.conf"
+    printf '[Unit]\nWants=ros-live-overlay-dirs.service\nAfter=ros-live-overlay-dirs.service\n' > "$normal/sysroot.mount.d/10-ros-live.conf"
     exit 0
 fi
 [ -n "$root" ] || exit 0
