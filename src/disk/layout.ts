@@ -6,7 +6,7 @@
  *   1 BIOS        1 MiB    BIOS boot (GRUB's core image for SeaBIOS/legacy boot on GPT)
  *   2 COS_GRUB    64 MiB   EFI system partition (vfat): BOOTX64.EFI and grub.cfg
  *   3 COS_OEM     64 MiB   ext4: cloud-config, GRUB environment (grubenv)
- *   4 COS_RECOVERY          ext4: cOS/recovery/{rootfs.squashfs,vmlinuz,initrd}
+ *   4 COS_RECOVERY          ext4: cOS/recovery/{rootfs.squashfs,vmlinuz,initrd}, room for a transition image
  *   5 COS_STATE             ext4: cOS/active/…, cOS/passive/…, room for a transition image
  *   6 COS_PERSISTENT        ext4: the rest of the disk
  */
@@ -101,7 +101,8 @@ export function minimumSizes(imageBytes: number): Record<Exclude<PartitionRole, 
   return {
     efi: 64 * MiB,
     oem: 64 * MiB,
-    recovery: roundUp(image + 32 * MiB, MiB),
+    // Two images: `ros upgrade --recovery` writes the new one beside the old, which it drops only once the new one is whole.
+    recovery: roundUp(2 * image + 32 * MiB, MiB),
     state: roundUp(3 * image + 64 * MiB, MiB),
     persistent: 256 * MiB,
   };

@@ -53,7 +53,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
     // A copy, enlarged as a cloud or a bigger disk would be, so the artifact itself stays as built.
     const machine = join(work, 'machine.raw');
     copyFileSync(disks.raw!, machine);
-    await execa('qemu-img', ['resize', '-f', 'raw', machine, '4G']);
+    await execa('qemu-img', ['resize', '-f', 'raw', machine, '+2G']);
     guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
     await guest.waitForLogin();
   });

@@ -27,6 +27,7 @@ const key = join(work, 'id_ed25519');
 const disk = join(work, 'blank.raw');
 let iso = '';
 let live: Guest;
+let poweredOn = 0;
 
 /** The serial log without terminal escapes. */
 function readSerialLog(path: string): string {
@@ -74,6 +75,7 @@ beforeAll(async () => {
   expect(built.exitCode, built.stderr).toBe(0);
   iso = built.stdout.trim();
   await execa('truncate', ['-s', '8G', disk]);
+  poweredOn = Date.now();
   live = await startGuest({ artifact: iso, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'live.serial.log'), drives: [{ file: disk }] });
   await live.waitForLogin();
 }, 3_600_000);
@@ -87,6 +89,7 @@ describe('the stock ISO at its serial console', () => {
   it('boots with no FAILED unit and no error line, and logs rancher in by itself', async () => {
     await live.console.expect(/login: rancher \(automatic login\)/);
     await live.console.expect(PROMPT);
+    process.stdout.write(`stock ISO under TCG: a shell prompt on the serial console ${((Date.now() - poweredOn) / 1000).toFixed(0)} s after qemu started\n`);
     expect(errorLines(readSerialLog(live.logPath))).toEqual([]);
     expect(await shell(live, 'systemctl --failed --no-legend --plain | wc -l')).toBe('0');
     // Nothing at error priority in the journal either: kernel, dracut, units, logins.

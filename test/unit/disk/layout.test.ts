@@ -36,6 +36,8 @@ describe('disk layout', () => {
     expect(layout.sizeBytes % GiB).toBe(0);
     const state = layout.partitions.find((p) => p.role === 'state')!;
     expect(state.sizeBytes).toBeGreaterThanOrEqual(3 * image);
+    // And on COS_RECOVERY for two (recovery, and the transition of `ros upgrade --recovery`).
+    expect(layout.partitions.find((p) => p.role === 'recovery')!.sizeBytes).toBeGreaterThanOrEqual(2 * image);
     expect(layout.partitions.find((p) => p.role === 'persistent')!.sizeBytes).toBeGreaterThanOrEqual(minimumSizes(image).persistent);
   });
 
@@ -56,7 +58,7 @@ describe('disk layout', () => {
 
   it('refuses a disk too small for the layout, naming the minimum', () => {
     expect(() => planDiskLayout({ imageBytes: image, totalBytes: GiB, seed: 's' })).toThrow(UserError);
-    expect(() => planDiskLayout({ imageBytes: image, totalBytes: GiB, seed: 's' })).toThrow(/needs at least 2GiB/);
+    expect(() => planDiskLayout({ imageBytes: image, totalBytes: GiB, seed: 's' })).toThrow(/needs at least 3GiB/);
   });
 
   it('refuses a state partition that cannot hold an upgrade, naming the minimum', () => {
