@@ -186,7 +186,16 @@ describe('ros upgrade writes the new image beside the running one', () => {
     const after = await status();
     expect(after).toContain('booted: passive (try 1 of 3) (FALLBACK: the active image did not boot)');
     expect(after).toMatch(new RegExp(`^upgrade FAILED: \\S+:broken \\(${digests.broken}\\) did not complete its boot; running the previous image$`, 'm'));
-    expect(readFileSync(guest.logPath, 'utf8')).toContain('The active image failed 3 boots in a row: starting passive.');
+    expect(after).toContain('boot tries: active 3 of 3 (passed over until an upgrade or a rollback), passive 0 of 3');
+    expect((await sh('test -e /run/ros/fallback')).exitCode).toBe(0);
+    const serial = readFileSync(guest.logPath, 'utf8');
+    for (const attempt of [1, 2, 3]) expect(serial).toContain(`Booting the active image (try ${attempt} of 3)`);
+    expect(serial).toContain('The active image failed 3 boots in a row: starting passive.');
+    expect(serial).toContain('ros: FALLBACK: booted the passive image from LABEL=COS_STATE: the active image did not boot');
+    expect((await sh('journalctl -b -o cat | grep -c "running on the passive image as a FALLBACK"')).stdout).not.toBe('0');
+    // The passive slot's own boot is clean: no failed unit, no FAILED or error line after GRUB's last line.
+    expect((await sh('systemctl --failed --no-legend --plain')).stdout).toBe('');
+    expect(serial.slice(serial.lastIndexOf('Booting the')).split('\n').filter((line) => /FAILED|\berror\b/i.test(line))).toEqual([]);
     // Still on the machine's own data: the upgrade and the failed boots left /var alone.
     expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
   }, 2 * testTimeoutMs);

@@ -1,9 +1,11 @@
 #!/bin/bash
 # ros-root: boot an installed ros system. The chosen A/B image (a squashfs
 # on COS_STATE, or the recovery image on COS_RECOVERY) becomes a read-only /;
-# /etc, /var and /srv are overlays on a tmpfs (writable, gone at reboot);
-# /tmp is a tmpfs; the paths listed in the image's
-# /usr/lib/ros/persistent-paths come from COS_PERSISTENT; COS_OEM is /oem.
+# /etc and /srv are overlays on a tmpfs (writable, gone at reboot); /tmp is a
+# tmpfs; the paths listed in the image's /usr/lib/ros/persistent-paths (/var
+# among them) are overlays over the image with their upper layer on
+# COS_PERSISTENT (setup-ros-root.sh); COS_OEM is /oem. On a live boot, only
+# ros-generator's fix of dmsquash-live's overlay ordering.
 # Kernel command line: root=ros:LABEL=COS_STATE ros.image=active
 
 check() {
