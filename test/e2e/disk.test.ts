@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { runCli, specFlags } from '../helpers/cli.js';
+import { errorLines, lastDiskBoot } from '../helpers/serial.js';
 
 // Under TCG a boot takes 60–120 s on two cores; allow for a loaded CI machine.
 const bootTimeoutSeconds = 420;
@@ -45,8 +46,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
   /** A clean boot: no unit failed, and the serial console of the last boot (from GRUB's line on) has no FAILED or error line. */
   const expectCleanBoot = async () => {
     expect((await sh('systemctl --failed --no-legend --plain')).stdout).toBe('');
-    const log = readFileSync(guest.logPath, 'utf8');
-    expect(log.slice(log.lastIndexOf('Booting the')).split('\n').filter((line) => /FAILED|\berror\b/i.test(line))).toEqual([]);
+    expect(errorLines(lastDiskBoot(readFileSync(guest.logPath, 'utf8')))).toEqual([]);
   };
 
   beforeAll(async () => {

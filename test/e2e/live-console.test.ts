@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { runCli, specFlags } from '../helpers/cli.js';
+import { errorLines, lastDiskBoot } from '../helpers/serial.js';
 import { writeTestSpec } from '../helpers/spec.js';
 
 // Under TCG a boot takes 45–120 s on two cores, an install a few minutes; allow for a loaded CI machine.
@@ -29,13 +30,6 @@ let iso = '';
 let live: Guest;
 let poweredOn = 0;
 
-/** The serial log without terminal escapes. */
-function readSerialLog(path: string): string {
-  return readFileSync(path, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-}
-
-/** Lines a clean boot must not print. */
-const errorLines = (log: string) => log.split('\n').filter((line) => /FAILED|\berror\b|failed to resolve/i.test(line));
 
 /** Type a command at the shell prompt and return what it printed before the next prompt. */
 async function shell(guest: Guest, command: string, timeoutSeconds = 120): Promise<string> {
@@ -90,7 +84,7 @@ describe('the stock ISO at its serial console', () => {
     await live.console.expect(/login: rancher \(automatic login\)/);
     await live.console.expect(PROMPT);
     process.stdout.write(`stock ISO under TCG: a shell prompt on the serial console ${((Date.now() - poweredOn) / 1000).toFixed(0)} s after qemu started\n`);
-    expect(errorLines(readSerialLog(live.logPath))).toEqual([]);
+    expect(errorLines(readFileSync(live.logPath, 'utf8'))).toEqual([]);
     expect(await shell(live, 'systemctl --failed --no-legend --plain | wc -l')).toBe('0');
     // Nothing at error priority in the journal either: kernel, dracut, units, logins.
     expect(await shell(live, 'sudo journalctl -b -p err --no-pager -o cat')).toBe('');
@@ -128,8 +122,8 @@ describe('the system installed at the console', () => {
   it('takes the typed key over SSH, boots clean, and its console asks for the password (no automatic login)', async () => {
     const result = await guest.run('id -un; cat /run/ros/boot | head -1; sudo -n systemctl --failed --no-legend --plain | wc -l');
     expect(result.stdout.trim()).toBe('rancher\nIMAGE=active\n0');
-    const log = readSerialLog(guest.logPath);
-    expect(errorLines(log.slice(log.lastIndexOf('Booting the')))).toEqual([]);
+    const log = readFileSync(guest.logPath, 'utf8');
+    expect(errorLines(lastDiskBoot(log))).toEqual([]);
     expect(log).not.toContain('automatic login');
     guest.console.type('rancher\r');
     await guest.console.expect(/Password: $/m);
@@ -155,7 +149,7 @@ describe("the ISO's install entry (ros.install.automatic=true without a device)"
       guest.console.type('\x03');
       await guest.console.expect(PROMPT);
       expect(statSync(blank).blocks).toBe(0);
-      expect(errorLines(readSerialLog(guest.logPath))).toEqual([]);
+      expect(errorLines(readFileSync(guest.logPath, 'utf8'))).toEqual([]);
     } finally {
       await guest.stop();
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { runCli, specFlags, testImage } from '../helpers/cli.js';
+import { errorLines, lastDiskBoot } from '../helpers/serial.js';
 import { writeTestSpec } from '../helpers/spec.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -195,7 +196,7 @@ describe('ros upgrade writes the new image beside the running one', () => {
     expect((await sh('journalctl -b -o cat | grep -c "running on the passive image as a FALLBACK"')).stdout).not.toBe('0');
     // The passive slot's own boot is clean: no failed unit, no FAILED or error line after GRUB's last line.
     expect((await sh('systemctl --failed --no-legend --plain')).stdout).toBe('');
-    expect(serial.slice(serial.lastIndexOf('Booting the')).split('\n').filter((line) => /FAILED|\berror\b/i.test(line))).toEqual([]);
+    expect(errorLines(lastDiskBoot(serial))).toEqual([]);
     // Still on the machine's own data: the upgrade and the failed boots left /var alone.
     expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
   }, 2 * testTimeoutMs);
