@@ -70,8 +70,8 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
 function describeBoot(boot: BootState): string {
   const attempt = boot.try ? ` (try ${boot.try} of ${BOOT_TRIES})` : '';
   if (!boot.fallback) return `booted: ${boot.slot}${attempt}`;
-  const failed = boot.failed.length ? boot.failed.join(' and ') : 'active';
-  return `booted: ${boot.slot}${attempt} (FALLBACK: the ${failed} image${boot.failed.length > 1 ? 's' : ''} did not boot)`;
+  // readBootState names active as the failed image when an older initramfs said only FALLBACK=yes: failed is never empty here.
+  return `booted: ${boot.slot}${attempt} (FALLBACK: the ${boot.failed.join(' and ')} image${boot.failed.length > 1 ? 's' : ''} did not boot)`;
 }
 
 export function renderStatus(status: NodeStatus): string {
