@@ -51,7 +51,7 @@ export const GRUB_COMMON_MODULES: readonly string[] = [
 export const GRUB_BIOS_MODULES: readonly string[] = ['biosdisk', ...GRUB_COMMON_MODULES];
 
 /** x86_64 UEFI: the video modules give the kernel a framebuffer (GOP, or UGA on old firmware). */
-export const GRUB_EFI_MODULES: readonly string[] = [...GRUB_COMMON_MODULES, 'efi_gop', 'efi_uga', 'video', 'video_fb'];
+export const GRUB_EFI_MODULES: readonly string[] = [...GRUB_COMMON_MODULES, 'efi_gop', 'efi_uga', 'video', 'video_fb', 'linuxefi'];
 
 export interface GrubImageOptions {
   /** The image to write. */

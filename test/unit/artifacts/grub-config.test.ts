@@ -51,8 +51,8 @@ describe('grub.cfg', () => {
     // Said on the console before booting: with quiet the kernel does not print its command line.
     expect(live).toContain('echo "Booting: root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200"');
     expect(live.slice(-3)).toEqual([
-      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200',
-      'initrd /boot/initrd',
+      '${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200',
+      '${initrd} /boot/initrd',
       '}',
     ]);
     // The default entry is the first one.
@@ -63,8 +63,8 @@ describe('grub.cfg', () => {
     const install = entry(cfg, 'install');
     expect(install[0]).toBe("menuentry 'RancherOS live (install)' --id install {");
     expect(install.slice(-3)).toEqual([
-      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 ros.install.automatic=true',
-      'initrd /boot/initrd',
+      '${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 ros.install.automatic=true',
+      '${initrd} /boot/initrd',
       '}',
     ]);
     expect(cfg.indexOf('--id live {')).toBeLessThan(cfg.indexOf('--id install {'));
@@ -74,15 +74,15 @@ describe('grub.cfg', () => {
     const debug = entry(renderGrubConfig({ ...input, cmdline: `quiet ${input.cmdline}` }), 'live-debug');
     expect(debug[0]).toBe("menuentry 'RancherOS live (debug)' --id live-debug {");
     expect(debug[1]).toBe(
-      'linux /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 rd.debug systemd.log_level=debug',
+      '${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 rd.debug systemd.log_level=debug',
     );
-    expect(debug[2]).toBe('initrd /boot/initrd');
+    expect(debug[2]).toBe('${initrd} /boot/initrd');
   });
 
   it('does not HTML-escape and quotes the title for GRUB', () => {
     const out = renderGrubConfig({ ...input, title: `Tom's <OS> & "more"`, cmdline: 'a=<b> c="d e"' });
     expect(entry(out, 'live')[0]).toBe(`menuentry 'Tom'\\''s <OS> & "more"' --id live {`);
-    expect(entry(out, 'live').find((line) => line.startsWith('linux '))).toContain(' a=<b> c="d e"');
+    expect(entry(out, 'live').find((line) => line.startsWith('${linux} '))).toContain(' a=<b> c="d e"');
     expect(out).not.toContain('&amp;');
     expect(out).not.toContain('&lt;');
   });
