@@ -163,9 +163,19 @@ describe('every bootable disk format reaches a login prompt', () => {
       'echo written | sudo tee /var/lib/ros-e2e-tmpfs && test ! -e /root/ros-e2e',
       'test -z "$(systemctl --failed --no-legend --plain)"',
       'sudo journalctl -b -o cat | grep -q "cannot mount COS_PERSISTENT"',
+      // And `ros-build boot --check` itself: a check that fails makes the run fail, naming it, after running the rest.
+      'test -e /no/such/file',
     ];
     const result = await boot(broken, 'uefi', ['--ssh-key', key, ...checks.flatMap((check) => ['--check', check])]);
-    expect(result.exitCode, `${result.stderr}\n${result.stdout}`).toBe(0);
+    expect(result.exitCode, `${result.stderr}\n${result.stdout}`).toBe(1);
+    const report = JSON.parse(result.stdout) as { ok: boolean; checks: Array<{ ok: boolean }> };
+    expect(report.ok).toBe(true); // the boot itself
+    expect(report.checks.map((check) => check.ok)).toEqual([true, true, true, true, true, false]);
+    expect(result.stderr).toContain('✓ check: test -z "$(systemctl --failed --no-legend --plain)"');
+    expect(result.stderr).toContain('✗ check: test -e /no/such/file (exit 1)');
+    expect(result.stderr).toContain('1 of 6 checks failed');
+    expect(result.stderr).toMatch(/boot phases \(serial console \+ systemd-analyze\): bootloader [\d.]+ s, kernel [\d.]+ s, initrd [\d.]+ s, userspace [\d.]+ s/);
+    expect(errorLines(lastDiskBoot(result.serial))).toEqual([]);
     expect(result.serial).toContain('ros: cannot mount COS_PERSISTENT (/dev/disk/by-label/COS_PERSISTENT): the persistent paths are on a tmpfs, nothing written there survives a reboot');
     expect(result.serial).toContain('ros: reached multi-user.target: RancherOS');
   }, testTimeoutMs);
