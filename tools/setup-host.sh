@@ -33,6 +33,9 @@ declare -A NEEDS=(
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
   [getfattr]=attr
+  # the tests: the cloud stand-ins' discs (Azure's provisioning disc is UDF) and the OVA descriptor's check
+  [genisoimage]=genisoimage
+  [xmllint]=libxml2-utils
 )
 # files -> package (GRUB platform modules, UEFI firmware)
 declare -A FILES=(

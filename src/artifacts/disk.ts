@@ -96,7 +96,7 @@ export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'layout' 
     const image = join(stage, 'esp.img');
     await writeFile(cfg, grubConfig);
     await makeDiskEfiLoader(loader, { stage, logPath, env });
-    const vfat = buildMkfsVfatArgs({ imagePath: image, sizeKiB: esp.sizeBytes / 1024, volumeId: fatVolumeId(ESP_LABEL), label: ESP_LABEL });
+    const vfat = buildMkfsVfatArgs({ imagePath: image, sizeKiB: esp.sizeBytes / 1024, volumeId: fatVolumeId(ESP_LABEL), label: ESP_LABEL, fat32: true });
     await runCommand(await findTool('mkfs.vfat'), vfat, { logPath, env });
     await runCommand('mmd', buildMmdArgs(image, [...ESP_DIRECTORIES, `::${ESP_PREFIX}`]), { logPath, env });
     await runCommand('mcopy', buildMcopyLoaderArgs(image, loader), { logPath, env });

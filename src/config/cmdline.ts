@@ -53,7 +53,7 @@ const PREFIX = 'ros.';
  * they share the prefix but are not configuration, so they are neither
  * settings nor unknown keys.
  */
-const BOOT_ARGUMENTS: ReadonlySet<string> = new Set(['ros.image', 'ros.try', 'ros.fallback']);
+const BOOT_ARGUMENTS: ReadonlySet<string> = new Set(['ros.image', 'ros.try', 'ros.fallback', 'ros.platform']);
 // The kernel's isspace(): only ASCII white space separates words.
 const SPACE = /[ \t\n\r\v\f]/;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -92,6 +92,13 @@ export async function readKernelCmdline(path = '/proc/cmdline'): Promise<Cmdline
     return { config: {}, problems: [`cannot read the kernel command line from ${path}: ${(error as Error).message}`] };
   }
   return parseKernelCmdline(text);
+}
+
+/** The value of a boot argument (`ros.platform=gce` → "gce"); the last word wins, as with the kernel's own parameters. */
+export function findBootArgument(cmdline: string, name: string): string | undefined {
+  let value: string | undefined;
+  for (const word of splitWords(cmdline)) if (word.text.startsWith(`${name}=`)) value = word.text.slice(name.length + 1);
+  return value;
 }
 
 /** Splits at white space outside quotes; a quote may open anywhere in a word and is removed. */

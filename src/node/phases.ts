@@ -54,9 +54,9 @@ const STEPS: readonly Step[] = [
  * whether anything failed (the unit then shows failed, the boot goes on).
  */
 export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok: boolean }> {
-  let failed = false;
+  const failures: string[] = [];
   const fail = (message: string) => {
-    failed = true;
+    failures.push(message);
     system.log(`ros: error: ${phase}: ${message}`);
   };
   // Before anything reads them: a clear-text password in a file ros can write becomes its hash.
@@ -66,7 +66,7 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
   if (phase === 'runtime') {
     // Loaded only here: the data sources are most of the code, and init and boot never use them.
     const { fetchAndStoreUserData } = await import('./apply/user-data.js');
-    userData = await fetchAndStoreUserData(system, gathered.merged.ros?.data_sources ?? []);
+    userData = await fetchAndStoreUserData(system, gathered.merged.ros?.data_sources);
     if (userData) gathered = await gatherConfig(system.root);
   }
   reportProblems(system, phase, gathered, fail);
@@ -84,8 +84,13 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
     const { runUserDataScript } = await import('./apply/user-data.js');
     for (const message of await runUserDataScript(system, userData, commandEnvironment(config.ros?.environment))) fail(message);
   }
-  system.log(`ros: ${phase} phase ${failed ? 'finished with errors (see above); the rest was applied' : 'applied'}`);
-  return { ok: !failed };
+  if (phase === 'runtime') {
+    // Azure fails a deployment that never hears Ready: said once the configuration is applied, or failed.
+    const { reportIfOnAzure } = await import('./apply/azure-ready.js');
+    await reportIfOnAzure(system, userData?.source, failures.length === 0 ? undefined : failures.join('; '));
+  }
+  system.log(`ros: ${phase} phase ${failures.length > 0 ? 'finished with errors (see above); the rest was applied' : 'applied'}`);
+  return { ok: failures.length === 0 };
 }
 
 /** Errors in every phase (each unit that skipped a key ends failed); warnings once, when the source is first read. */

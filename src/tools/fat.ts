@@ -30,6 +30,19 @@ export function espSizeKiB(loaderBytes: number): number {
   return Math.max(1024, Math.ceil(needed / 1024) * 1024);
 }
 
+/**
+ * FAT32 needs at least 65,525 clusters: with 512-byte clusters, 32 MiB of data
+ * plus its two FATs. An ESP that small or larger is made FAT32, which the UEFI
+ * specification asks of fixed disks (some firmware and cloud importers read
+ * FAT32 only); a smaller one stays whatever mkfs.vfat picks (FAT12/16).
+ */
+export const FAT32_MIN_BYTES = 34 * 2 ** 20;
+
+/** mkfs.vfat arguments choosing the FAT type for an ESP of `sizeBytes`: FAT32 with one-sector clusters when it fits. */
+export function espFatTypeArgs(sizeBytes: number): string[] {
+  return sizeBytes >= FAT32_MIN_BYTES ? ['-F', '32', '-S', '512', '-s', '1'] : [];
+}
+
 export interface MkfsVfatOptions {
   imagePath: string;
   sizeKiB: number;
@@ -37,13 +50,16 @@ export interface MkfsVfatOptions {
   volumeId: string;
   /** Volume label, at most 11 characters; default ESP. */
   label?: string;
+  /** FAT32 when the size allows (an installed disk's ESP); default: mkfs.vfat's choice (the ISO's small El Torito image). */
+  fat32?: boolean;
 }
 
 /** mkfs.vfat arguments that create the image file (-C) with a fixed id and no time-based values. */
 export function buildMkfsVfatArgs(options: MkfsVfatOptions): string[] {
   if (!/^[0-9a-fA-F]{8}$/.test(options.volumeId)) throw new Error(`FAT volume id must be 8 hex digits: ${options.volumeId}`);
   if (!Number.isInteger(options.sizeKiB) || options.sizeKiB <= 0) throw new Error(`invalid FAT image size: ${options.sizeKiB} KiB`);
-  return ['--invariant', '-i', options.volumeId, '-n', options.label ?? 'ESP', '-C', options.imagePath, String(options.sizeKiB)];
+  const fatType = options.fat32 ? espFatTypeArgs(options.sizeKiB * 1024) : [];
+  return ['--invariant', ...fatType, '-i', options.volumeId, '-n', options.label ?? 'ESP', '-C', options.imagePath, String(options.sizeKiB)];
 }
 
 /** mmd arguments creating EFI/BOOT, or the directories given (parents first: mmd has no -p). */

@@ -104,12 +104,21 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
     expect(grubenv).toMatch(/^# GRUB Environment Block\n/);
     expect(grubenv).not.toMatch(/^\w+=/m);
     expect(grubenv.length).toBe(1024);
-    const esp = `${raw}@@${await partitionOffset(raw, 'COS_GRUB')}`;
+    const espOffset = await partitionOffset(raw, 'COS_GRUB');
+    const esp = `${raw}@@${espOffset}`;
+    // FAT32, as UEFI asks of a fixed disk's ESP: the type string in the FAT32 boot sector (offset 82).
+    const fatType = Buffer.alloc(8);
+    const fd = openSync(raw, 'r');
+    readSync(fd, fatType, 0, 8, espOffset + 82);
+    closeSync(fd);
+    expect(fatType.toString('latin1')).toBe('FAT32   ');
     const { stdout: loader } = await execa('mdir', ['-i', esp, '::/EFI/BOOT'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(loader).toContain('BOOTX64');
     const { stdout: grub } = await execa('mtype', ['-i', esp, '::/grub/grub.cfg'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(grub).toContain('root=ros:LABEL=COS_STATE ros.image=active');
     expect(grub).toContain('set fallback="passive recovery"');
+    // The platform the disk was made for, from which the node picks its data sources.
+    expect(grub).toContain(' ros.platform=raw');
     // GRUB's own parser accepts the whole script (boot assessment's counting included).
     const checked = await execa('grub-script-check', [], { input: grub, reject: false });
     expect(checked.exitCode, checked.stderr).toBe(0);

@@ -4,7 +4,7 @@
  * the registry is index.ts.
  */
 
-export type DiskFormatName = 'raw' | 'qcow2' | 'vhd' | 'vmdk' | 'gce' | 'ami';
+export type DiskFormatName = 'raw' | 'qcow2' | 'vhd' | 'vmdk' | 'ova' | 'gce' | 'ami';
 
 export interface ConvertInput {
   /** The raw GPT disk; its size is a whole GiB. */
@@ -55,10 +55,13 @@ export const SERIAL_CONSOLE = 'ttyS0,115200';
 
 /**
  * The kernel arguments a format adds to a disk whose spec has `consoles`
- * (boot.consoles, e.g. ['tty0', 'ttyS0,115200']): its own cmdline, plus a
- * serial console when the platform needs one and the spec has none on ttyS0.
+ * (boot.consoles, e.g. ['tty0', 'ttyS0,115200']): its own cmdline, a serial
+ * console when the platform needs one and the spec has none on ttyS0, and
+ * `ros.platform=NAME`, from which the node knows which cloud's metadata to
+ * look for when its configuration names no data source
+ * (src/node/datasources/platforms.ts).
  */
-export function platformCmdline(format: Pick<DiskFormat, 'cmdline' | 'serialConsole'>, consoles: readonly string[]): string[] {
+export function platformCmdline(format: Pick<DiskFormat, 'name' | 'cmdline' | 'serialConsole'>, consoles: readonly string[]): string[] {
   const hasSerial = consoles.some((console) => console === 'ttyS0' || console.startsWith('ttyS0,'));
-  return format.serialConsole && !hasSerial ? [...format.cmdline, `console=${SERIAL_CONSOLE}`] : [...format.cmdline];
+  return [...format.cmdline, ...(format.serialConsole && !hasSerial ? [`console=${SERIAL_CONSOLE}`] : []), `ros.platform=${format.name}`];
 }

@@ -8,6 +8,7 @@ import { closestKey } from '../../validation/problems.js';
 import { ami } from './ami.js';
 import type { DiskFormat, DiskFormatName } from './format.js';
 import { gce } from './gce.js';
+import { ova } from './ova.js';
 import { qcow2 } from './qcow2.js';
 import { raw } from './raw.js';
 import { vhd } from './vhd.js';
@@ -16,13 +17,14 @@ import { vmdk } from './vmdk.js';
 export type { ConvertInput, DiskFormat, DiskFormatName } from './format.js';
 export { platformCmdline, SERIAL_CONSOLE } from './format.js';
 
-export const DISK_FORMATS: Readonly<Record<DiskFormatName, DiskFormat>> = Object.freeze({ raw, qcow2, vhd, vmdk, gce, ami });
+export const DISK_FORMATS: Readonly<Record<DiskFormatName, DiskFormat>> = Object.freeze({ raw, qcow2, vhd, vmdk, ova, gce, ami });
 
 export const DISK_FORMAT_NAMES = Object.keys(DISK_FORMATS) as DiskFormatName[];
 
 /**
  * Other names users write for a format: rancher/os2's ros-image-build took
- * "qcow" and "ami"; qemu calls a VHD "vpc"; the rest are the platforms.
+ * "qcow" and "ami"; qemu calls a VHD "vpc"; the rest are the platforms
+ * (vSphere imports an OVA; VMware's desktop products take the bare VMDK).
  */
 export const DISK_FORMAT_ALIASES: Readonly<Record<string, DiskFormatName>> = Object.freeze({
   img: 'raw',
@@ -30,8 +32,8 @@ export const DISK_FORMAT_ALIASES: Readonly<Record<string, DiskFormatName>> = Obj
   azure: 'vhd',
   vpc: 'vhd',
   vmware: 'vmdk',
-  vsphere: 'vmdk',
-  esxi: 'vmdk',
+  vsphere: 'ova',
+  esxi: 'ova',
   gcp: 'gce',
   google: 'gce',
   aws: 'ami',

@@ -43,14 +43,19 @@ export async function setVmdkCid(path: string, cid: number): Promise<void> {
   }
 }
 
+/** Write the streamOptimized VMDK of `rawPath` at `path` (its name is recorded inside), with a CID from the disk's content. */
+export async function writeStreamOptimizedVmdk(rawPath: string, path: string, logPath?: string): Promise<void> {
+  const [, digest] = await runBothSettled(runCommand('qemu-img', buildVmdkConvertArgs(rawPath, path), { logPath }), digestDiskContent(rawPath));
+  await setVmdkCid(path, cidFromContent(digest));
+}
+
 async function convertToVmdk({ rawPath, outPath, epoch, logPath }: ConvertInput): Promise<void> {
   await checkRawDisk(rawPath);
   checkEpoch(epoch);
   await writeAtomically(outPath, (tmpPath) =>
     withStageDirectory(tmpPath, async (directory) => {
       const staged = join(directory, basename(outPath));
-      const [, digest] = await runBothSettled(runCommand('qemu-img', buildVmdkConvertArgs(rawPath, staged), { logPath }), digestDiskContent(rawPath));
-      await setVmdkCid(staged, cidFromContent(digest));
+      await writeStreamOptimizedVmdk(rawPath, staged, logPath);
       await rename(staged, tmpPath);
     }),
   );

@@ -1,7 +1,9 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SOURCE_PATHS } from '../config-sources.js';
+import { findBootArgument } from '../../config/cmdline.js';
 import { fetchUserData } from '../datasources/index.js';
+import { platformDataSources } from '../datasources/platforms.js';
 import type { NodeSystem } from '../system.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import { hashPasswordInText } from './secure-sources.js';
@@ -23,10 +25,11 @@ export interface StoredUserData {
  * stored (tmpfs, 0600, any clear-text password already hashed) where
  * gatherConfig reads it at its precedence; a script is stored to run later.
  */
-export async function fetchAndStoreUserData(system: NodeSystem, sources: readonly string[]): Promise<StoredUserData | undefined> {
+export async function fetchAndStoreUserData(system: NodeSystem, configured: readonly string[] | undefined): Promise<StoredUserData | undefined> {
   const configPath = join(system.root, SOURCE_PATHS.userData);
   const scriptPath = join(system.root, SCRIPT_PATH);
   await Promise.all([rm(configPath, { force: true }), rm(scriptPath, { force: true })]);
+  const sources = configured ?? (await readPlatformSources(system));
   if (sources.length === 0) return undefined;
   const found = await fetchUserData(sources, { timeoutMs: PROBE_TIMEOUT_MS, log: (line) => system.log(`ros: ${line}`) });
   if (!found) {
@@ -44,6 +47,15 @@ export async function fetchAndStoreUserData(system: NodeSystem, sources: readonl
     system.log(`ros: warning: user data from ${found.source} is neither "#cloud-config" nor a script ("#!"): ignored`);
   }
   return stored;
+}
+
+/** Without `ros.data_sources`, the sources of the platform the disk was made for (`ros.platform=` on the kernel command line). */
+async function readPlatformSources(system: NodeSystem): Promise<readonly string[]> {
+  const cmdline = await readFile(join(system.root, SOURCE_PATHS.cmdline), 'utf8').catch(() => '');
+  const platform = findBootArgument(cmdline, 'ros.platform');
+  const sources = platformDataSources(platform);
+  if (sources.length > 0) system.log(`ros: data sources of the ${platform} platform: ${sources.join(', ')} (ros.data_sources is not set)`);
+  return sources;
 }
 
 export async function runUserDataScript(system: NodeSystem, userData: StoredUserData, env: NodeJS.ProcessEnv): Promise<string[]> {

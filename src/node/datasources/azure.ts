@@ -1,16 +1,31 @@
 /**
- * Azure Instance Metadata Service. Requests need `Metadata: true` (IMDS
- * refuses requests without it, which keeps forwarded requests out); the
- * user data comes base64-encoded.
+ * Azure: the Instance Metadata Service and, on a VM made from a generalized
+ * image, the provisioning disc's ovf-env.xml. IMDS requests need
+ * `Metadata: true` (IMDS refuses requests without it, which keeps forwarded
+ * requests out); its user data comes base64-encoded. Azure also waits for
+ * the node to report Ready: src/node/apply/azure-ready.ts.
  */
 import { readOptionalText, requestHttp } from './http.js';
 import { collectSshKeys, decodeUserData, readHostname } from './decode.js';
+import { decodeBase64Field, readOvfEnvironment } from './ovf-env.js';
+import { findElement, findElements, textOf, type XmlElement } from '../../xml.js';
 import type { ProbeContext, SourceAnswer } from './types.js';
 
 export const AZURE_ENDPOINT = 'http://169.254.169.254';
 const API_VERSION = '2021-01-01';
 
 export async function probeAzure(context: ProbeContext): Promise<SourceAnswer> {
+  const [imds, provisioning] = await Promise.all([readImds(context).catch((error: Error) => error), readProvisioning(context)]);
+  if (imds instanceof Error && provisioning === undefined) throw imds;
+  if (imds instanceof Error) context.warn(`IMDS: ${imds.message}; using the provisioning disc alone`);
+  const fromImds: SourceAnswer = imds instanceof Error ? { sshKeys: [] } : imds;
+  // Custom data (the portal's, `az vm create --custom-data`) is on the disc only; IMDS has the separate user data.
+  const userData = provisioning?.userData ?? fromImds.userData;
+  const hostname = provisioning?.hostname ?? fromImds.hostname;
+  return { userData, sshKeys: collectSshKeys([...(provisioning?.sshKeys ?? []), ...fromImds.sshKeys]), ...(hostname === undefined ? {} : { hostname }) };
+}
+
+async function readImds(context: ProbeContext): Promise<SourceAnswer> {
   const headers = { Metadata: 'true' };
   const [userDataResponse, computeResponse] = await Promise.all([
     requestHttp(`${context.baseUrl}/metadata/instance/compute/userData?api-version=${API_VERSION}&format=text`, { headers, signal: context.signal }),
@@ -19,14 +34,46 @@ export async function probeAzure(context: ProbeContext): Promise<SourceAnswer> {
   // IMDS answers 200 (with an empty body when there is no user data); a 404 is another cloud's server.
   if (userDataResponse.status !== 200) throw new Error(`HTTP ${userDataResponse.status} for compute/userData`);
   const encoded = userDataResponse.body.toString('utf8').trim();
-  const userData = decodeUserData(encoded === '' ? undefined : decodeBase64(encoded));
+  const userData = decodeUserData(encoded === '' ? undefined : decodeBase64Field(encoded, 'compute/userData'));
   const { sshKeys, hostname } = readComputeMetadata(readOptionalText(computeResponse));
   return { userData, sshKeys, ...(hostname === undefined ? {} : { hostname }) };
 }
 
-function decodeBase64(text: string): Buffer {
-  if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(text)) throw new Error('compute/userData is not base64');
-  return Buffer.from(text, 'base64');
+/** The provisioning disc's answer, when a VM made from a generalized image has one; its problems are warnings, never the end. */
+async function readProvisioning(context: ProbeContext): Promise<SourceAnswer | undefined> {
+  try {
+    const environment = await readOvfEnvironment(context.cdrom, context.signal);
+    if (environment === undefined) return undefined;
+    return readAzureProvisioning(environment.root, (message) => context.warn(`${environment.device}: ${message}`));
+  } catch (error) {
+    context.warn(`provisioning disc: ${(error as Error).message}; its settings are skipped`);
+    return undefined;
+  }
+}
+
+/**
+ * Azure's `LinuxProvisioningConfigurationSet`: HostName, the SSH public keys
+ * (their `Value`; the user name and key paths are the portal's user's, and
+ * this node has one login user, rancher) and base64 CustomData. Undefined for
+ * an OVF environment that is not Azure's (vSphere's, read by ovf.ts).
+ */
+export function readAzureProvisioning(root: XmlElement, warn: (message: string) => void): SourceAnswer | undefined {
+  const set = findElement(root, 'LinuxProvisioningConfigurationSet');
+  if (set === undefined) return undefined;
+  let userData: string | undefined;
+  const customData = textOf(set, 'CustomData');
+  if (customData !== undefined) {
+    try {
+      userData = decodeUserData(decodeBase64Field(customData, 'CustomData'));
+    } catch (error) {
+      warn(`ovf-env.xml: ${(error as Error).message}; the custom data is skipped`);
+    }
+  }
+  const keys = findElements(set, 'PublicKey');
+  const values = keys.map((key) => textOf(key, 'Value')).filter((value): value is string => value !== undefined);
+  if (values.length < keys.length) warn('ovf-env.xml: a PublicKey without a Value (a fingerprint alone) is skipped');
+  const hostname = readHostname(textOf(set, 'HostName'));
+  return { userData, sshKeys: collectSshKeys(values), ...(hostname === undefined ? {} : { hostname }) };
 }
 
 /** Keys (`publicKeys[].keyData`) and hostname (`osProfile.computerName`) from the compute category, when it answers. */

@@ -5,7 +5,7 @@
  * CdromAccess so that the unit tests read plain directories.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, realpath, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readConfigDriveDir } from './config-drive.js';
@@ -51,8 +51,18 @@ async function readVolume(volume: CdromVolume, context: ProbeContext): Promise<S
 export function createDefaultCdromAccess(byLabelDir = '/dev/disk/by-label', mountParent = '/run/ros'): CdromAccess {
   return {
     findCdromVolumes: () => findCdromVolumes(byLabelDir),
+    findOpticalDrives: () => findOpticalDrives(),
     mountReadOnly: (device) => mountReadOnly(device, mountParent),
   };
+}
+
+/** The kernel's optical drives (`sr0`, `sr1` …, SCSI, SATA and IDE alike), as /dev paths in the kernel's order. */
+export async function findOpticalDrives(sysBlockDir = '/sys/block', devDir = '/dev'): Promise<string[]> {
+  const names = await readdir(sysBlockDir).catch(() => [] as string[]);
+  return names
+    .filter((name) => /^sr\d+$/.test(name))
+    .sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)))
+    .map((name) => join(devDir, name));
 }
 
 /** Volumes whose label link exists; one device under two labels is listed once. */

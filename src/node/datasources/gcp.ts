@@ -10,7 +10,7 @@ import type { ProbeContext, SourceAnswer } from './types.js';
 
 /** metadata.google.internal resolves to this address; the address needs no DNS, which may not be set up yet. */
 export const GCP_ENDPOINT = 'http://169.254.169.254';
-const PREFIX = '/computeMetadata/v1/instance';
+const PREFIX = '/computeMetadata/v1';
 
 export async function probeGcp(context: ProbeContext): Promise<SourceAnswer> {
   const get = async (path: string): Promise<HttpResponse> => {
@@ -18,14 +18,22 @@ export async function probeGcp(context: ProbeContext): Promise<SourceAnswer> {
     if (response.headers['metadata-flavor'] !== 'Google') throw new Error(`answer without "Metadata-Flavor: Google" (HTTP ${response.status}): not a GCE metadata server`);
     return response;
   };
-  const [userDataResponse, keysResponse, hostnameResponse] = await Promise.all([get('/attributes/user-data'), get('/attributes/ssh-keys'), get('/hostname')]);
+  const [userDataResponse, instanceKeys, projectKeys, blockProjectKeys, hostnameResponse] = await Promise.all([
+    get('/instance/attributes/user-data'),
+    get('/instance/attributes/ssh-keys'),
+    get('/project/attributes/ssh-keys'),
+    get('/instance/attributes/block-project-ssh-keys'),
+    get('/instance/hostname'),
+  ]);
   const userData = decodeUserData(readOptionalBody(userDataResponse, 'instance/attributes/user-data'));
-  const keys = readOptionalText(keysResponse);
+  // Project-wide keys apply to every instance unless the instance blocks them (GCE's documented rule).
+  const blocked = readOptionalText(blockProjectKeys)?.toLowerCase() === 'true';
+  const keyLines = [readOptionalText(instanceKeys), blocked ? undefined : readOptionalText(projectKeys)].filter((text) => text !== undefined).join('\n');
   const hostname = readOptionalText(hostnameResponse);
-  return { userData, sshKeys: keys === undefined ? [] : parseGcpSshKeys(keys), ...(hostname === undefined ? {} : { hostname }) };
+  return { userData, sshKeys: parseGcpSshKeys(keyLines), ...(hostname === undefined ? {} : { hostname }) };
 }
 
-/** `ssh-keys` holds `USER:KEY` lines; the node has one login user, so only the key is kept. */
+/** `ssh-keys` holds `USER:KEY` lines; the node has one login user, rancher, who gets every key whatever its USER. */
 export function parseGcpSshKeys(text: string): string[] {
   const keys = text
     .split(/\r?\n/)

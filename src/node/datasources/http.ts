@@ -10,8 +10,9 @@ import https from 'node:https';
 import { parseJsonObject } from './decode.js';
 
 export interface HttpRequest {
-  method?: 'GET' | 'PUT';
+  method?: 'GET' | 'PUT' | 'POST';
   headers?: Record<string, string>;
+  body?: string;
   /** Aborts the request (budget spent, or another source won). */
   signal: AbortSignal;
   /** Source port to bind (Scaleway's privileged port). */
@@ -42,8 +43,9 @@ export class HttpError extends Error {
 export function requestHttp(url: string, request: HttpRequest): Promise<HttpResponse> {
   const method = request.method ?? 'GET';
   const headers: Record<string, string> = { ...request.headers };
-  // A PUT without a body still says so, or some servers wait for one.
-  if (method === 'PUT') headers['Content-Length'] = '0';
+  // A PUT or POST says how long its body is (none: 0), or some servers wait for more.
+  const body = Buffer.from(request.body ?? '');
+  if (method !== 'GET') headers['Content-Length'] = String(body.length);
   const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
     const fail = (error: Error & { code?: string }) => reject(new HttpError(`no answer from ${url}: ${error.message}`, error.code));
@@ -68,7 +70,7 @@ export function requestHttp(url: string, request: HttpRequest): Promise<HttpResp
       },
     );
     req.on('error', fail);
-    req.end();
+    req.end(method === 'GET' ? undefined : body);
   });
 }
 

@@ -1,9 +1,8 @@
 /**
  * Cloud data sources for the node's runtime phase (`ros.data_sources`, see
  * docs/configuration.md): where user data, SSH keys and a hostname come from on a cloud
- * or a config drive. Only cdrom and aws are proven by this repository's qemu
- * tests; the other clouds follow their documented protocols and are
- * untested here beyond unit tests against local stand-in servers.
+ * or a config drive. Each follows its cloud's documented protocol; the qemu
+ * tests prove them against local stand-ins (README: which ones).
  */
 import { probeAws, AWS_ENDPOINT } from './aws.js';
 import { probeAzure, AZURE_ENDPOINT } from './azure.js';
@@ -12,6 +11,7 @@ import { probeDigitalOcean, DIGITALOCEAN_ENDPOINT } from './digitalocean.js';
 import { probeGcp, GCP_ENDPOINT } from './gcp.js';
 import { probeHetzner, HETZNER_ENDPOINT } from './hetzner.js';
 import { probeOpenStack, OPENSTACK_ENDPOINT } from './openstack.js';
+import { probeOvf } from './ovf.js';
 import { probePacket, PACKET_ENDPOINT } from './packet.js';
 import { probeInOrder, type ProbeTask } from './probe-in-order.js';
 import { probeScaleway, SCALEWAY_ENDPOINT } from './scaleway.js';
@@ -20,7 +20,7 @@ import { probeVultr, VULTR_ENDPOINT } from './vultr.js';
 
 export { DATA_SOURCE_NAMES } from './types.js';
 export type { CdromAccess, CdromVolume, DataSourceName, MountedVolume, ProbeOptions, UserData } from './types.js';
-export { createDefaultCdromAccess, findCdromVolumes, mountReadOnly } from './cdrom.js';
+export { createDefaultCdromAccess, findCdromVolumes, findOpticalDrives, mountReadOnly } from './cdrom.js';
 export { readConfigDriveDir } from './config-drive.js';
 export { readNoCloudDir } from './nocloud.js';
 
@@ -30,6 +30,7 @@ const SOURCES: Record<DataSourceName, { probe: Probe; endpoint: string }> = {
   gcp: { probe: probeGcp, endpoint: GCP_ENDPOINT },
   azure: { probe: probeAzure, endpoint: AZURE_ENDPOINT },
   openstack: { probe: probeOpenStack, endpoint: OPENSTACK_ENDPOINT },
+  ovf: { probe: probeOvf, endpoint: '' },
   digitalocean: { probe: probeDigitalOcean, endpoint: DIGITALOCEAN_ENDPOINT },
   hetzner: { probe: probeHetzner, endpoint: HETZNER_ENDPOINT },
   packet: { probe: probePacket, endpoint: PACKET_ENDPOINT },

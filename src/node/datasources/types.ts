@@ -4,7 +4,7 @@
  * imports index.ts (which imports every source).
  */
 
-export const DATA_SOURCE_NAMES = ['cdrom', 'aws', 'gcp', 'azure', 'openstack', 'digitalocean', 'hetzner', 'packet', 'scaleway', 'vultr'] as const;
+export const DATA_SOURCE_NAMES = ['cdrom', 'aws', 'gcp', 'azure', 'openstack', 'ovf', 'digitalocean', 'hetzner', 'packet', 'scaleway', 'vultr'] as const;
 export type DataSourceName = (typeof DATA_SOURCE_NAMES)[number];
 
 export interface UserData {
@@ -34,9 +34,11 @@ export interface MountedVolume {
   unmount: () => Promise<void>;
 }
 
-/** How the cdrom source finds and reads volumes: replaced in tests, where nothing is mounted. */
+/** How the cdrom, ovf and azure sources find and read discs: replaced in tests, where nothing is mounted. */
 export interface CdromAccess {
   findCdromVolumes: () => Promise<CdromVolume[]>;
+  /** The machine's optical drives (/dev/sr0 …), whatever their disc's label: where an OVF environment comes. */
+  findOpticalDrives: () => Promise<string[]>;
   mountReadOnly: (device: string) => Promise<MountedVolume>;
 }
 

@@ -6,11 +6,11 @@
  * BIOS also boots under UEFI and the other way round (force_efi is moot).
  */
 import { open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { patchBootSector } from '../../disk/bios-boot.js';
 import { BIOS_PARTITION_FIRST_SECTOR } from '../../disk/layout.js';
 import { UserError } from '../../errors.js';
-import { buildMcopyArgs, buildMmdArgs, ESP_DIRECTORIES, ESP_LOADER_PATH } from '../../tools/fat.js';
+import { buildMcopyArgs, buildMmdArgs, espFatTypeArgs, ESP_DIRECTORIES, ESP_LOADER_PATH } from '../../tools/fat.js';
 import type { NodeSystem } from '../system.js';
 import type { Medium } from './medium.js';
 
@@ -67,8 +67,14 @@ export async function writeEsp(system: NodeSystem, partitionPath: string, medium
     const result = await system.run(file, args, { env });
     if (result.code !== 0) throw new Error(`${[file, ...args].join(' ')} failed: ${result.output.trim() || `exit ${result.code}`}`);
   };
-  await run('mkfs.vfat', ['-n', 'COS_GRUB', device]);
+  await run('mkfs.vfat', [...espFatTypeArgs(await readPartitionBytes(system, partitionPath)), '-n', 'COS_GRUB', device]);
   await run('mmd', buildMmdArgs(device, [...ESP_DIRECTORIES, ESP_GRUB_DIR]));
   await run('mcopy', buildMcopyArgs(device, medium.files.efiLoader, ESP_LOADER_PATH));
   await run('mcopy', buildMcopyArgs(device, medium.files.grubConfig, `${ESP_GRUB_DIR}/grub.cfg`));
+}
+
+/** The partition's size from sysfs (a kept layout's ESP may be smaller than a new one's); 0 when sysfs does not say. */
+async function readPartitionBytes(system: NodeSystem, partitionPath: string): Promise<number> {
+  const sectors = await readFile(join(system.root, 'sys/class/block', basename(partitionPath), 'size'), 'utf8').catch(() => '0');
+  return Number(sectors.trim()) * 512 || 0;
 }

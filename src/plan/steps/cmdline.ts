@@ -14,7 +14,7 @@ export function specCmdline(env: BuildEnv): string {
 }
 
 /** A disk format's command line: the spec's and the platform's own arguments (vhd: rootdelay, ami: nvme timeout …). */
-export function diskCmdline(env: BuildEnv, format: Pick<DiskFormat, 'cmdline' | 'serialConsole'>): string {
+export function diskCmdline(env: BuildEnv, format: Pick<DiskFormat, 'name' | 'cmdline' | 'serialConsole'>): string {
   return [specCmdline(env), ...platformCmdline(format, env.spec.boot.consoles)].filter(Boolean).join(' ');
 }
 

@@ -113,13 +113,13 @@ describe('the format registry', () => {
 });
 
 describe('platformCmdline', () => {
-  it('adds a serial console for cloud platforms only when the spec has none on ttyS0', () => {
-    expect(platformCmdline(DISK_FORMATS.gce, ['tty0', 'ttyS0,115200'])).toEqual([]);
-    expect(platformCmdline(DISK_FORMATS.gce, ['tty0'])).toEqual(['console=ttyS0,115200']);
-    expect(platformCmdline(DISK_FORMATS.vhd, ['ttyS0'])).toEqual(['rootdelay=300']);
-    expect(platformCmdline(DISK_FORMATS.vhd, [])).toEqual(['rootdelay=300', 'console=ttyS0,115200']);
-    expect(platformCmdline(DISK_FORMATS.ami, ['ttyS1'])).toEqual(['nvme_core.io_timeout=4294967295', 'console=ttyS0,115200']);
-    expect(platformCmdline(DISK_FORMATS.qcow2, ['tty0'])).toEqual([]);
+  it('adds a serial console for cloud platforms only when the spec has none on ttyS0, and names the platform last', () => {
+    expect(platformCmdline(DISK_FORMATS.gce, ['tty0', 'ttyS0,115200'])).toEqual(['ros.platform=gce']);
+    expect(platformCmdline(DISK_FORMATS.gce, ['tty0'])).toEqual(['console=ttyS0,115200', 'ros.platform=gce']);
+    expect(platformCmdline(DISK_FORMATS.vhd, ['ttyS0'])).toEqual(['rootdelay=300', 'ros.platform=vhd']);
+    expect(platformCmdline(DISK_FORMATS.vhd, [])).toEqual(['rootdelay=300', 'console=ttyS0,115200', 'ros.platform=vhd']);
+    expect(platformCmdline(DISK_FORMATS.ami, ['ttyS1'])).toEqual(['nvme_core.io_timeout=4294967295', 'console=ttyS0,115200', 'ros.platform=ami']);
+    expect(platformCmdline(DISK_FORMATS.qcow2, ['tty0'])).toEqual(['ros.platform=qcow2']);
   });
 });
 

@@ -81,11 +81,12 @@ describe('readConfigDriveDir', () => {
 });
 
 /** A CdromAccess whose "devices" are directories; records mounts and unmounts. */
-function fakeCdrom(volumes: CdromVolume[]): CdromAccess & { events: string[] } {
+function fakeCdrom(volumes: CdromVolume[], drives: string[] = []): CdromAccess & { events: string[] } {
   const events: string[] = [];
   return {
     events,
     findCdromVolumes: async () => volumes,
+    findOpticalDrives: async () => drives,
     mountReadOnly: async (device) => {
       events.push(`mount ${device}`);
       return { dir: device, unmount: async () => void events.push(`unmount ${device}`) };
@@ -124,6 +125,7 @@ describe('cdrom source', () => {
 
     const failing: CdromAccess = {
       findCdromVolumes: async () => [{ device: '/dev/sr0', label: 'cidata', kind: 'nocloud' }],
+      findOpticalDrives: async () => [],
       mountReadOnly: async () => {
         throw new Error('mount -o ro /dev/sr0 failed: permission denied');
       },
@@ -138,6 +140,7 @@ describe('cdrom source', () => {
     const events: string[] = [];
     const slow: CdromAccess = {
       findCdromVolumes: async () => [{ device: dir, label: 'cidata', kind: 'nocloud' }],
+      findOpticalDrives: async () => [],
       mountReadOnly: async () => {
         await new Promise((resolve) => setTimeout(resolve, 300));
         return { dir, unmount: async () => void events.push('unmount') };

@@ -70,7 +70,9 @@ function routes(table: Record<string, Reply>, extra: Partial<Extract<Reply, obje
 
 function probe(names: string[], endpoints: Partial<Record<DataSourceName, string>>, timeoutMs = 500): { result: ReturnType<typeof fetchUserData>; lines: string[] } {
   const lines: string[] = [];
-  const options: ProbeOptions = { timeoutMs, log: (line) => lines.push(line), endpoints };
+  // No disc in any drive: the azure source also looks for a provisioning disc, and the host's drives are not the test's.
+  const cdrom = { findCdromVolumes: async () => [], findOpticalDrives: async () => [], mountReadOnly: async () => Promise.reject(new Error('no disc')) };
+  const options: ProbeOptions = { timeoutMs, log: (line) => lines.push(line), endpoints, cdrom };
   return { result: fetchUserData(names, options), lines };
 }
 

@@ -234,7 +234,8 @@ describe('installSystem in automatic mode', () => {
     expect(args('mkfs.ext4').map((a) => /-L (\S+)/.exec(a)![1])).toEqual(['COS_OEM', 'COS_RECOVERY', 'COS_STATE', 'COS_PERSISTENT']);
     expect(args('mkfs.ext4')[0]).toContain(at('dev/vda3'));
     expect(args('mount')).toEqual(['COS_OEM', 'COS_RECOVERY', 'COS_STATE'].map((label, i) => `-t ext4 ${at(`dev/vda${i + 3}`)} ${at(`run/ros/install/${label}`)}`));
-    expect(args('mkfs.vfat')).toEqual([`-n COS_GRUB ${at('dev/vda2')}`]);
+    // The planned ESP (64 MiB) is big enough for FAT32, which UEFI asks of fixed disks.
+    expect(args('mkfs.vfat')).toEqual([`-F 32 -S 512 -s 1 -n COS_GRUB ${at('dev/vda2')}`]);
     expect(args('mcopy')).toEqual([
       `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/BOOTX64.EFI')} ::/EFI/BOOT/BOOTX64.EFI`,
       `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/grub.cfg')} ::/grub/grub.cfg`,
