@@ -59,7 +59,7 @@ describe('resolveDiskFormats', () => {
   it('refuses an unknown name, suggesting the nearest and listing the known ones', () => {
     const error = errorOf(() => resolveDiskFormats(['qcow2', 'qcw2']));
     expect(error.message).toBe('unknown disk format "qcw2" (did you mean "qcow2"?)');
-    expect(error.hint).toMatch(/^known disk formats: raw, qcow2, vhd, vmdk, gce, ami \(also: .*qcow → qcow2.*azure → vhd/);
+    expect(error.hint).toMatch(/^known disk formats: raw, qcow2, vhd, vmdk, ova, gce, ami \(also: .*qcow → qcow2.*azure → vhd/);
     expect(errorOf(() => resolveDiskFormats(['floppy'])).message).toBe('unknown disk format "floppy"');
   });
 
@@ -79,13 +79,13 @@ describe('resolveDiskFormats', () => {
 
 describe('the format registry', () => {
   it('has one entry per name, each named as its key', () => {
-    expect(DISK_FORMAT_NAMES).toEqual(['raw', 'qcow2', 'vhd', 'vmdk', 'gce', 'ami']);
+    expect(DISK_FORMAT_NAMES).toEqual(['raw', 'qcow2', 'vhd', 'vmdk', 'ova', 'gce', 'ami']);
     for (const name of DISK_FORMAT_NAMES) expect(DISK_FORMATS[name].name).toBe(name);
   });
 
   it('gives each a distinct file extension', () => {
     const extensions = DISK_FORMAT_NAMES.map((n) => DISK_FORMATS[n].extension);
-    expect(extensions).toEqual(['.raw', '.qcow2', '.vhd', '.vmdk', '.gce.tar.gz', '.ami.raw']);
+    expect(extensions).toEqual(['.raw', '.qcow2', '.vhd', '.vmdk', '.ova', '.gce.tar.gz', '.ami.raw']);
     expect(new Set(extensions).size).toBe(extensions.length);
   });
 

@@ -172,7 +172,7 @@ describe('gcp keys', () => {
 
 describe('data sources by platform', () => {
   it('each disk format names its platform on the kernel command line, and the node knows its sources', () => {
-    const expected: Record<string, string[]> = { raw: ['cdrom'], qcow2: ['cdrom', 'openstack'], vhd: ['azure'], vmdk: ['ovf', 'cdrom'], gce: ['gcp'], ami: ['aws'] };
+    const expected: Record<string, string[]> = { raw: ['cdrom'], qcow2: ['cdrom', 'openstack'], vhd: ['azure'], vmdk: ['ovf', 'cdrom'], ova: ['ovf'], gce: ['gcp'], ami: ['aws'] };
     for (const format of Object.values(DISK_FORMATS)) {
       const cmdline = platformCmdline(format, ['tty0', 'ttyS0,115200']).join(' ');
       expect(findBootArgument(cmdline, 'ros.platform')).toBe(format.name);
