@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createReporter } from '../progress/reporter.js';
 import { createBuildPlan, createDiskPlan, createIsoPlan } from '../plan/create.js';
 import { resolveDiskOptions } from '../plan/steps/disk.js';
-import { checkFormatTools } from '../artifacts/formats/index.js';
+import { checkFormatTools, DISK_FORMAT_NAMES } from '../artifacts/formats/index.js';
 import { DISK_BUILDER } from '../artifacts/disk.js';
 import { mediaName } from '../outputs/media-name.js';
 import { runPlan } from '../plan/runner.js';
@@ -55,7 +55,7 @@ export function registerBuildCommands(program: Command): void {
       .description('build the OS image (or use --image) and installed-system disk images: A/B squashfs, recovery, GRUB for BIOS and UEFI')
       .option('--image <name>', 'make the disks from this image (built FROM the OS image) instead of building the spec')
       .option('--cloud-config <file>', 'put this cloud-config on COS_OEM (/oem/cloud-config.yaml, mode 0600)')
-      .option('--format <names>', 'comma-separated formats: raw, qcow2, vhd, vmdk, gce, ami (default: artifacts.disk.formats)')
+      .option('--format <names>', `comma-separated formats: ${DISK_FORMAT_NAMES.join(', ')} (default: artifacts.disk.formats)`)
       .option('--size <size>', 'total disk size, e.g. 8GiB (default: artifacts.disk.size, else the smallest that fits)')
       .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)'),
   ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const usage = `usage: ros-image-build IMAGE FORMATS [CLOUD_CONFIG] [ros-build flags…]
-  FORMATS: comma-separated, e.g. iso,qcow,ami (iso, raw, qcow/qcow2, vhd, vmdk, gce, ami)`;
+  FORMATS: comma-separated, e.g. iso,qcow,ami (iso, raw, qcow/qcow2, vhd, vmdk, ova, gce, ami)`;
 
 export interface CompatCall {
   command: 'iso' | 'disk';

@@ -174,7 +174,7 @@ describe('ros-build disk: cache, bad input and interruption', () => {
     const unknown = await runCli(['disk', '--format', 'qcow3', ...flagsFor(dir)]);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toMatch(/unknown disk format "qcow3"/);
-    expect(unknown.stderr).toMatch(/raw, qcow2, vhd, vmdk, gce, ami/);
+    expect(unknown.stderr).toMatch(/raw, qcow2, vhd, vmdk, ova, gce, ami/);
     expect(readdirSync(dir).filter((f) => /\.(raw|qcow2)$|partial/.test(f))).toEqual([]);
   }, 900_000);
 

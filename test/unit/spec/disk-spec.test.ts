@@ -5,9 +5,9 @@ import { join } from 'node:path';
 const repoSpec = join(import.meta.dirname, '..', '..', '..', 'os.yaml');
 
 describe('disk and persistence settings', () => {
-  it('the shipped spec builds all six disk formats and the default persistent paths', () => {
+  it('the shipped spec builds all seven disk formats and the default persistent paths', () => {
     const spec = loadSpec(repoSpec);
-    expect(spec.disk.formats).toEqual(['raw', 'qcow2', 'vhd', 'vmdk', 'gce', 'ami']);
+    expect(spec.disk.formats).toEqual(['raw', 'qcow2', 'vhd', 'vmdk', 'ova', 'gce', 'ami']);
     expect(spec.disk.name).toBe('rancheros-dev');
     expect(spec.persistentPaths).toEqual(DEFAULT_PERSISTENT_PATHS);
   });
