@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { registerCleanup } from '../cleanup.js';
 import { detectAccelerator, QEMU_BINARY } from './accel.js';
 import { locateFirmware } from './firmware.js';
-import { assertArtifactFile, assertFormatMatches, defaultLogPath, inferBootMedium, type BootMedium } from './medium.js';
+import { assertArtifactFile, assertFormatMatches, defaultLogPath, inferBootMedium, unpackBootDisk, type BootMedium } from './medium.js';
 import { computePhases, type Phase } from './phases.js';
 import { buildQemuArgs, type Accelerator, type ArtifactKind, type DiskBus, type DiskFormat, type DriveOptions, type Firmware } from './qemu-args.js';
 import { QemuProcess, type BootEvent, type ExitStatus } from './qemu-process.js';
@@ -40,7 +40,8 @@ export interface GuestOptions {
   /** Inferred from the extension when omitted: .iso, or a disk (.img, .raw, .qcow2, .vhd, .vmdk). */
   kind?: ArtifactKind;
   /** For disks; inferred from the extension (raw for .img and .raw, vpc for .vhd). Naming one implies a disk. */
-  diskFormat?: DiskFormat;
+  /** A disk format as `ros-build disk` names it, or an alias (vpc …); default: from the file name. */
+  diskFormat?: string;
   /** Default virtio. */
   diskBus?: DiskBus;
   /** Boot an ISO as a raw disk, the way it boots written to a USB stick. */
@@ -167,7 +168,6 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
   await assertArtifactFile(artifact);
   const request = { kind: options.kind, format: options.diskFormat, asDisk: options.asDisk, snapshot: options.snapshot, bus: options.diskBus };
   const medium = inferBootMedium(artifact, request);
-  await assertFormatMatches(artifact, medium, request);
   const firmware = options.firmware ?? 'bios';
   const firmwareFiles = await locateFirmware(firmware);
   const logPath = resolve(options.logPath ?? defaultLogPath(artifact, firmware, medium));
@@ -183,6 +183,7 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
       : { accelerator: options.accelerator, reason: 'requested' };
   onEvent?.({ kind: 'accelerator', ...decision });
 
+  // Also where an archive's disk is unpacked (sparse: what the disk holds, not its size; TMPDIR moves it).
   const scratch = await mkdtemp(join(tmpdir(), 'ros-build-boot-'));
   let qemu: QemuProcess | undefined;
   let target: SshTarget | undefined;
@@ -193,6 +194,8 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
   };
   const unregister = registerCleanup(() => release(true));
   try {
+    const disk = await unpackBootDisk(artifact, medium, scratch);
+    await assertFormatMatches(disk, medium, request);
     let ovmfVars: string | undefined;
     if (firmwareFiles.firmware === 'uefi' && firmwareFiles.vars) {
       // OVMF writes its variable store: every run starts from a fresh, writable copy, never the shared template.
@@ -202,7 +205,7 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
     }
     const sshPort = options.ssh ? (options.ssh.port ?? (await findFreePort())) : undefined;
     const args = buildQemuArgs({
-      artifact,
+      artifact: disk,
       kind: medium.kind,
       ...(medium.kind === 'disk' ? { diskFormat: medium.format, diskBus: medium.bus, snapshot: medium.snapshot } : {}),
       firmware,

@@ -1,10 +1,13 @@
 /**
  * What is being booted and how it is attached: ISO or disk, the disk's format
- * (from the caller or the file name, checked against the file's own magic),
- * and whether qemu may write to it.
+ * (from the caller or the file name, as the disk format registry names them,
+ * checked against the file's own magic), whether qemu may write to it, and
+ * the disk inside an archive (GCE tarball, OVA).
  */
+import { execa } from 'execa';
 import { open, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname, join } from 'node:path';
+import { DISK_FORMAT_NAMES, DISK_FORMATS, resolveDiskFormats, type DiskFormat as RegistryFormat, type DiskFormatName } from '../artifacts/formats/index.js';
 import { UserError } from '../errors.js';
 import type { ArtifactKind, DiskBus, DiskFormat, Firmware } from './qemu-args.js';
 
@@ -16,12 +19,14 @@ export type BootMedium =
       bus: DiskBus;
       /** Guest writes go to a throw-away overlay; the file stays as it was. */
       snapshot: boolean;
+      /** The archive member that is the disk (a GCE tarball's disk.raw, an OVA's VMDK): unpacked before the boot. */
+      member?: RegExp;
     };
 
 export interface MediumRequest {
   kind?: ArtifactKind;
-  /** Implies a disk. */
-  format?: DiskFormat;
+  /** A disk format as `ros-build disk` names it (or an alias: vpc, qcow, azure …). Implies a disk. */
+  format?: string;
   /** Boot an ISO as a raw disk, the way it boots written to a USB stick. */
   asDisk?: boolean;
   /** Force snapshot mode for any disk. */
@@ -29,44 +34,49 @@ export interface MediumRequest {
   bus?: DiskBus;
 }
 
-const FORMAT_BY_EXTENSION: Readonly<Record<string, DiskFormat>> = {
-  '.raw': 'raw',
-  '.img': 'raw',
-  '.qcow2': 'qcow2',
-  '.vhd': 'vpc',
-  '.vmdk': 'vmdk',
-};
+/** `.img` is a raw disk too (rancher/os2's name); the rest are the registry's own extensions. */
+const EXTRA_EXTENSIONS: Readonly<Record<string, DiskFormatName>> = { '.img': 'raw' };
 
-/** How to attach the artifact: what the caller said, else what its extension says. */
+/** The registry's format whose extension ends the name, the longest first (`.ami.raw` before `.raw`). */
+function formatFromName(artifact: string): RegistryFormat | undefined {
+  const name = basename(artifact).toLowerCase();
+  const candidates = [...Object.values(DISK_FORMATS).map((format) => [format.extension, format] as const), ...Object.entries(EXTRA_EXTENSIONS).map(([extension, format]) => [extension, DISK_FORMATS[format]] as const)];
+  return candidates.filter(([extension]) => name.endsWith(extension)).sort((a, b) => b[0].length - a[0].length)[0]?.[1];
+}
+
+/** How to attach the artifact: what the caller said, else what its name says. */
 export function inferBootMedium(artifact: string, request: MediumRequest = {}): BootMedium {
   const extension = extname(artifact).toLowerCase();
-  const kind = request.asDisk || request.format ? 'disk' : (request.kind ?? kindFromExtension(artifact, extension));
+  const kind = request.asDisk || request.format ? 'disk' : (request.kind ?? kindFromName(artifact, extension));
   if (kind === 'iso') return { kind };
-  const format = request.format ?? FORMAT_BY_EXTENSION[extension] ?? 'raw';
-  return {
-    kind,
-    format,
-    bus: request.bus ?? 'virtio',
-    snapshot: Boolean(request.snapshot) || mustSnapshot(format, extension),
-  };
+  const format = request.format ? resolveDiskFormats([request.format])[0]! : (formatFromName(artifact) ?? DISK_FORMATS.raw);
+  // An ISO is a build output that other steps checksum and publish: booting it as a disk must not change it.
+  const snapshot = Boolean(request.snapshot) || format.boot.snapshot || extension === '.iso';
+  return { kind, format: format.boot.qemuFormat, bus: request.bus ?? 'virtio', snapshot, ...(format.boot.member ? { member: format.boot.member } : {}) };
 }
 
-/*
- * streamOptimized VMDK (the only VMDK ros-build writes) is read-only to qemu:
- * it cannot write such a file in place. An ISO is a build output that other
- * steps checksum and publish; booting it as a disk must not change it.
- */
-function mustSnapshot(format: DiskFormat, extension: string): boolean {
-  return format === 'vmdk' || extension === '.iso';
-}
-
-function kindFromExtension(artifact: string, extension: string): ArtifactKind {
+function kindFromName(artifact: string, extension: string): ArtifactKind {
   if (extension === '.iso') return 'iso';
-  if (FORMAT_BY_EXTENSION[extension]) return 'disk';
-  throw new UserError(
-    `Cannot tell from its name whether ${artifact} is an ISO or a disk image`,
-    'name it .iso, .img, .raw, .qcow2, .vhd or .vmdk, or pass --format raw|qcow2|vpc|vmdk',
-  );
+  if (formatFromName(artifact)) return 'disk';
+  const extensions = ['.iso', ...Object.keys(EXTRA_EXTENSIONS), ...Object.values(DISK_FORMATS).map((format) => format.extension)];
+  throw new UserError(`Cannot tell from its name whether ${artifact} is an ISO or a disk image`, `name it ${extensions.join(', ')}, or pass --format ${DISK_FORMAT_NAMES.join('|')}`);
+}
+
+/**
+ * A disk inside an archive (the GCE tarball, the OVA) is unpacked into
+ * `scratchDir` (the guest's scratch directory, removed with it); anything
+ * else boots where it is. Returns the file to attach.
+ */
+export async function unpackBootDisk(artifact: string, medium: BootMedium, scratchDir: string): Promise<string> {
+  if (medium.kind !== 'disk' || medium.member === undefined) return artifact;
+  const { stdout } = await execa('tar', ['--list', '--file', artifact]).catch((error: Error) => {
+    throw new UserError(`${artifact} is not an archive tar can read: ${error.message.split('\n')[0]}`, 'pass the .gce.tar.gz or .ova that ros-build disk wrote');
+  });
+  const member = stdout.split('\n').find((name) => medium.member!.test(name));
+  if (member === undefined) throw new UserError(`${artifact} holds no disk (no member matching ${medium.member})`, 'pass the .gce.tar.gz or .ova that ros-build disk wrote');
+  // GNU tar keeps a sparse member sparse: a 3 GiB disk.raw takes what it holds.
+  await execa('tar', ['--extract', '--file', artifact, '--directory', scratchDir, '--', member]);
+  return join(scratchDir, member);
 }
 
 export function defaultLogPath(artifact: string, firmware: Firmware, medium: BootMedium): string {

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { formatCheck, runChecks, type CheckResult } from '../boot/checks.js';
 import { BootError, startGuest, type BootResult, type Guest } from '../boot/guest.js';
 import { formatPhases } from '../boot/phases.js';
-import { DISK_BUSES, DISK_FORMATS, type DiskBus, type DiskFormat } from '../boot/qemu-args.js';
+import { DISK_FORMAT_ALIASES, DISK_FORMAT_NAMES, DISK_FORMATS } from '../artifacts/formats/index.js';
+import { DISK_BUSES, type DiskBus } from '../boot/qemu-args.js';
 import { assertUsableKey, DEFAULT_SSH_USER } from '../boot/ssh.js';
 import { UserError } from '../errors.js';
 import { createReporter, type Reporter } from '../progress/reporter.js';
@@ -11,7 +12,7 @@ import { createReporter, type Reporter } from '../progress/reporter.js';
 interface BootFlags {
   firmware: 'bios' | 'uefi';
   asDisk?: boolean;
-  format?: DiskFormat;
+  format?: string;
   diskBus: DiskBus;
   snapshot?: boolean;
   timeout: string;
@@ -32,10 +33,10 @@ export function registerBootCommand(program: Command): void {
       'boot an artifact in qemu; exit 0 only when it reaches multi-user and a login prompt on the serial console ' +
         '(and, with --check, when every check passes over SSH)',
     )
-    .argument('<artifact>', 'ISO (.iso) or disk image (.img, .raw, .qcow2, .vhd, .vmdk)')
+    .argument('<artifact>', `ISO (.iso) or disk image (.img, ${DISK_FORMAT_NAMES.map((name) => DISK_FORMATS[name].extension).join(', ')})`)
     .addOption(new Option('--firmware <firmware>', 'firmware').choices(['bios', 'uefi']).default('bios'))
     .option('--as-disk', 'boot an ISO as a disk, as it boots written to a USB stick')
-    .addOption(new Option('--format <format>', 'disk image format (default: from the extension; vpc is VHD)').choices([...DISK_FORMATS]))
+    .addOption(new Option('--format <format>', 'disk format, as ros-build disk names it (default: from the file name)').choices([...DISK_FORMAT_NAMES, ...Object.keys(DISK_FORMAT_ALIASES)]))
     .addOption(new Option('--disk-bus <bus>', 'how the disk is attached').choices([...DISK_BUSES]).default('virtio'))
     .option('--snapshot', 'leave the disk file unchanged (guest writes go to a temporary overlay; always on for .vmdk and ISOs)')
     .option('--timeout <seconds>', 'give up on a boot after this long', '300')

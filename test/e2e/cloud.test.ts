@@ -79,9 +79,6 @@ const cloudConfig = (marker: string) => `#cloud-config\nwrite_files:\n  - path: 
 
 describe('every cloud format lets the cloud\'s key in, with no cloud-config built in', () => {
   it('gce (UEFI): instance and project ssh-keys for any USER, the instance hostname and user-data from the metadata server', async () => {
-    const dir = join(work, 'gce');
-    mkdirSync(dir);
-    await execa('tar', ['-xzf', disks.gce!, '-C', dir]);
     const gce = await startGceStandIn({
       hostname: 'gce-e2e.c.ros-e2e.internal',
       instanceKeys: `someone-else:${publicKey}\n`,
@@ -89,7 +86,8 @@ describe('every cloud format lets the cloud\'s key in, with no cloud-config buil
       userData: cloudConfig('from gce'),
     });
     try {
-      await withGuest('gce', { artifact: join(dir, 'disk.raw'), firmware: 'uefi', snapshot: true, network: { cidr: '169.254.0.0/16', guestForwards: [forwardToHost('169.254.169.254', 80, gce.port)] } }, async (_guest, sh) => {
+      // The tarball itself: startGuest unpacks its disk.raw, as `ros-build boot x.gce.tar.gz` does.
+      await withGuest('gce', { artifact: disks.gce!, firmware: 'uefi', network: { cidr: '169.254.0.0/16', guestForwards: [forwardToHost('169.254.169.254', 80, gce.port)] } }, async (_guest, sh) => {
         expect(await sh('hostname')).toBe('gce-e2e.c.ros-e2e.internal');
         expect(await sh('cat /run/e2e-user-data')).toBe('from gce');
         expect(await sh('cat /home/rancher/.ssh/authorized_keys')).toContain(projectKey);
@@ -162,7 +160,7 @@ describe('every cloud format lets the cloud\'s key in, with no cloud-config buil
     expect(findElements(envelope, 'Property').map((p) => p.attributes.key)).toEqual(['hostname', 'public-keys', 'user-data']);
     expect(findElement(envelope, 'VirtualHardwareSection')?.attributes.transport).toBe('iso');
     const environment = await makeDisc('ovf-env', 'OVF ENV', { 'ovf-env.xml': renderVsphereOvfEnv({ hostname: 'vsphere-e2e', 'public-keys': publicKey, 'user-data': Buffer.from(cloudConfig('from vsphere')).toString('base64') }) });
-    await withGuest('ova', { artifact: join(dir, 'cloud-disk1.vmdk'), firmware: 'uefi', drives: [{ file: environment, media: 'cdrom', readonly: true }] }, async (_guest, sh) => {
+    await withGuest('ova', { artifact: disks.ova!, firmware: 'uefi', drives: [{ file: environment, media: 'cdrom', readonly: true }] }, async (_guest, sh) => {
       expect(await sh('hostname')).toBe('vsphere-e2e');
       expect(await sh('cat /run/e2e-user-data')).toBe('from vsphere');
       expect(await sh('cat /proc/cmdline')).toContain('ros.platform=ova');

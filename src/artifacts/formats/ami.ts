@@ -15,7 +15,7 @@ export const ami: DiskFormat = {
   // EC2 volumes are NVMe; the default 30 s I/O timeout turns a slow EBS moment into a read-only root.
   cmdline: ['nvme_core.io_timeout=4294967295'],
   serialConsole: true,
-  qemu: { format: 'raw', snapshot: false },
+  boot: { qemuFormat: 'raw', snapshot: false },
   tools: [{ command: 'cp', package: 'coreutils' }],
   convert: copyRawDisk,
 };

@@ -37,13 +37,12 @@ export interface DiskFormat {
    */
   serialConsole: boolean;
   /**
-   * How qemu attaches the file for a test boot; undefined when qemu cannot
-   * boot the file itself (the GCE tarball). `snapshot` is true when qemu
-   * cannot write the format at all (streamOptimized VMDK): attach it with
-   * snapshot=on. (A test boot that must leave the artifact untouched uses
-   * snapshot=on anyway.)
+   * How `ros-build boot` and the tests attach the file: qemu's name for its
+   * format, whether qemu must not write it (streamOptimized VMDK: attach
+   * with snapshot=on), and for an archive (the GCE tarball, the OVA) which
+   * member is the disk, unpacked to a scratch directory first.
    */
-  qemu?: { format: 'raw' | 'qcow2' | 'vpc' | 'vmdk'; snapshot: boolean };
+  boot: { qemuFormat: 'raw' | 'qcow2' | 'vpc' | 'vmdk'; snapshot: boolean; member?: RegExp };
   /** Host commands it runs, with the Debian package providing each (checked up front). */
   tools: ReadonlyArray<{ command: string; package: string }>;
   /** Convert rawPath into outPath atomically: nothing partial is left on failure. */

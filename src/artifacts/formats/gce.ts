@@ -40,7 +40,7 @@ export const gce: DiskFormat = {
   cmdline: [],
   serialConsole: true,
   // qemu cannot boot a tarball; boot the raw disk it was made from.
-  qemu: undefined,
+  boot: { qemuFormat: 'raw', snapshot: false, member: /^disk\.raw$/ },
   tools: [
     { command: 'cp', package: 'coreutils' },
     { command: 'tar', package: 'tar' },

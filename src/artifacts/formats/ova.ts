@@ -62,6 +62,7 @@ export const ova: DiskFormat = {
   mediaType: 'application/x-ova',
   cmdline: [],
   serialConsole: false,
+  boot: { qemuFormat: 'vmdk', snapshot: true, member: /\.vmdk$/ },
   tools: [
     { command: 'qemu-img', package: 'qemu-utils' },
     { command: 'tar', package: 'tar' },

@@ -23,7 +23,7 @@ export const qcow2: DiskFormat = {
   mediaType: 'application/x-qemu-disk',
   cmdline: [],
   serialConsole: false,
-  qemu: { format: 'qcow2', snapshot: false },
+  boot: { qemuFormat: 'qcow2', snapshot: false },
   tools: [{ command: 'qemu-img', package: 'qemu-utils' }],
   convert: convertToQcow2,
 };

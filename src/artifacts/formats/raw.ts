@@ -9,7 +9,7 @@ export const raw: DiskFormat = {
   mediaType: 'application/vnd.efi.img',
   cmdline: [],
   serialConsole: false,
-  qemu: { format: 'raw', snapshot: false },
+  boot: { qemuFormat: 'raw', snapshot: false },
   tools: [{ command: 'cp', package: 'coreutils' }],
   convert: copyRawDisk,
 };

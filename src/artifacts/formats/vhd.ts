@@ -51,7 +51,7 @@ export const vhd: DiskFormat = {
   cmdline: ['rootdelay=300'],
   serialConsole: true,
   // A fixed VHD has no header, so qemu would probe it as raw: name the format.
-  qemu: { format: 'vpc', snapshot: false },
+  boot: { qemuFormat: 'vpc', snapshot: false },
   tools: [{ command: 'qemu-img', package: 'qemu-utils' }],
   convert: convertToVhd,
 };

@@ -67,7 +67,7 @@ export const vmdk: DiskFormat = {
   mediaType: 'application/x-vmdk-disk',
   cmdline: [],
   serialConsole: false,
-  qemu: { format: 'vmdk', snapshot: true },
+  boot: { qemuFormat: 'vmdk', snapshot: true },
   tools: [{ command: 'qemu-img', package: 'qemu-utils' }],
   convert: convertToVmdk,
 };

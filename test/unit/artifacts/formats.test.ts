@@ -90,12 +90,16 @@ describe('the format registry', () => {
   });
 
   it('tells qemu the format (a fixed VHD would be probed as raw) and snapshots the VMDK qemu cannot write', () => {
-    expect(DISK_FORMATS.vhd.qemu).toEqual({ format: 'vpc', snapshot: false });
-    expect(DISK_FORMATS.vmdk.qemu).toEqual({ format: 'vmdk', snapshot: true });
-    expect(DISK_FORMATS.qcow2.qemu).toEqual({ format: 'qcow2', snapshot: false });
-    expect(DISK_FORMATS.raw.qemu?.format).toBe('raw');
-    expect(DISK_FORMATS.ami.qemu?.format).toBe('raw');
-    expect(DISK_FORMATS.gce.qemu).toBeUndefined();
+    expect(DISK_FORMATS.vhd.boot).toEqual({ qemuFormat: 'vpc', snapshot: false });
+    expect(DISK_FORMATS.vmdk.boot).toEqual({ qemuFormat: 'vmdk', snapshot: true });
+    expect(DISK_FORMATS.qcow2.boot).toEqual({ qemuFormat: 'qcow2', snapshot: false });
+    expect(DISK_FORMATS.raw.boot.qemuFormat).toBe('raw');
+    expect(DISK_FORMATS.ami.boot.qemuFormat).toBe('raw');
+    // Archives: the member that is the disk.
+    expect(DISK_FORMATS.gce.boot.member?.test('disk.raw')).toBe(true);
+    expect(DISK_FORMATS.ova.boot).toMatchObject({ qemuFormat: 'vmdk', snapshot: true });
+    expect(DISK_FORMATS.ova.boot.member?.test('rancheros-dev-disk1.vmdk')).toBe(true);
+    expect(DISK_FORMATS.ova.boot.member?.test('rancheros-dev.ovf')).toBe(false);
   });
 
   it("carries each platform's kernel arguments", () => {

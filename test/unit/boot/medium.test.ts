@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { assertFormatMatches, defaultLogPath, inferBootMedium, sniffDiskFormat } from '../../../src/boot/medium.js';
+import { assertFormatMatches, defaultLogPath, inferBootMedium, sniffDiskFormat, unpackBootDisk } from '../../../src/boot/medium.js';
 
 describe('inferBootMedium', () => {
   it('reads the kind and format from the extension', () => {
@@ -27,8 +28,42 @@ describe('inferBootMedium', () => {
     expect(inferBootMedium('/o/ros.raw', { snapshot: true, bus: 'nvme' })).toEqual({ kind: 'disk', format: 'raw', bus: 'nvme', snapshot: true });
   });
 
-  it('refuses to guess for other names', () => {
+  it('knows every format of the disk registry by its extension and by its names, archives with the member to unpack', () => {
+    expect(inferBootMedium('/o/ros.ami.raw')).toEqual({ kind: 'disk', format: 'raw', bus: 'virtio', snapshot: false });
+    expect(inferBootMedium('/o/ros.gce.tar.gz')).toEqual({ kind: 'disk', format: 'raw', bus: 'virtio', snapshot: false, member: /^disk\.raw$/ });
+    expect(inferBootMedium('/o/ros.ova')).toEqual({ kind: 'disk', format: 'vmdk', bus: 'virtio', snapshot: true, member: /\.vmdk$/ });
+    expect(inferBootMedium('/o/ros.bin', { format: 'vhd' })).toMatchObject({ kind: 'disk', format: 'vpc' });
+    expect(inferBootMedium('/o/ros.bin', { format: 'azure' })).toMatchObject({ kind: 'disk', format: 'vpc' });
+    expect(() => inferBootMedium('/o/ros.bin', { format: 'vhdx' })).toThrow(/unknown disk format "vhdx"/);
+  });
+
+  it('refuses to guess for other names, listing the extensions it knows', () => {
     expect(() => inferBootMedium('/o/ros.bin')).toThrow(UserError);
+    try {
+      inferBootMedium('/o/ros.bin');
+    } catch (error) {
+      expect((error as UserError).hint).toMatch(/\.ova.*\.gce\.tar\.gz/);
+    }
+  });
+});
+
+describe('unpackBootDisk', () => {
+  it('takes the disk out of an archive into the scratch directory, and leaves other media where they are', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unpack-test-'));
+    try {
+      await writeFile(join(dir, 'x.ovf'), '<Envelope/>');
+      await writeFile(join(dir, 'x-disk1.vmdk'), 'KDMV');
+      await execa('tar', ['-cf', join(dir, 'x.ova'), '-C', dir, 'x.ovf', 'x-disk1.vmdk']);
+      const scratch = await mkdtemp(join(dir, 'scratch-'));
+      const disk = await unpackBootDisk(join(dir, 'x.ova'), inferBootMedium(join(dir, 'x.ova')), scratch);
+      expect(disk).toBe(join(scratch, 'x-disk1.vmdk'));
+      expect(await readFile(disk, 'utf8')).toBe('KDMV');
+      expect(await unpackBootDisk('/o/ros.qcow2', inferBootMedium('/o/ros.qcow2'), scratch)).toBe('/o/ros.qcow2');
+      await writeFile(join(dir, 'empty.ova'), Buffer.alloc(10240));
+      await expect(unpackBootDisk(join(dir, 'empty.ova'), inferBootMedium(join(dir, 'empty.ova')), scratch)).rejects.toThrow(/holds no disk/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
