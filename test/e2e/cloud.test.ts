@@ -45,9 +45,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** One boot: start, let the test look inside over SSH with the cloud's key, stop. */
 async function withGuest(name: string, options: Omit<GuestOptions, 'timeoutSeconds' | 'logPath' | 'ssh'>, look: (guest: Guest, sh: (command: string) => Promise<string>) => Promise<void>): Promise<void> {
+  const started = Date.now();
   const guest = await startGuest({ ...options, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, `${name}.serial.log`), ssh: { keyFile: key, user: 'rancher' } });
   try {
     await guest.waitForLogin();
+    const ssh = await guest.run('true');
+    expect(ssh.exitCode, ssh.stderr).toBe(0);
+    process.stdout.write(`${name}: SSH as rancher with the cloud's key ${((Date.now() - started) / 1000).toFixed(1)} s after power-on (TCG)\n`);
     const sh = async (command: string) => {
       const result = await guest.run(`sudo -n sh -c '${command.replace(/'/g, `'\\''`)}'`);
       expect(result.exitCode, `${command}: ${result.stderr}`).toBe(0);
