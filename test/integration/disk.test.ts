@@ -9,7 +9,7 @@ import { scratchDirs } from '../helpers/scratch.js';
 
 const GiB = 2 ** 30;
 const epoch = '1700000000';
-const formats = 'raw,qcow2,vhd,vmdk,gce,ami';
+const formats = 'raw,qcow2,vhd,vmdk,ova,gce,ami';
 /** The formats promised byte-identical (README): the first build makes only these, the second every format. */
 const reproducible = 'raw,qcow2,vhd,gce';
 const flagsFor = (outputDir: string) => ['--repo', testImage.repo, '--tag', testImage.tag, '--output-dir', outputDir];
@@ -62,9 +62,9 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
   });
 
   it('writes every format, listed in the manifest with its format', async () => {
-    expect(Object.keys(paths).sort()).toEqual(['ami.raw', 'gce.tar.gz', 'qcow2', 'raw', 'vhd', 'vmdk']);
+    expect(Object.keys(paths).sort()).toEqual(['ami.raw', 'gce.tar.gz', 'ova', 'qcow2', 'raw', 'vhd', 'vmdk']);
     const manifest = JSON.parse(readFileSync(join(second, 'manifest.json'), 'utf8'));
-    expect(manifest.artifacts.map((a: { format: string }) => a.format).sort()).toEqual(['ami', 'gce', 'iso', 'qcow2', 'raw', 'vhd', 'vmdk']);
+    expect(manifest.artifacts.map((a: { format: string }) => a.format).sort()).toEqual(['ami', 'gce', 'iso', 'ova', 'qcow2', 'raw', 'vhd', 'vmdk']);
     for (const artifact of manifest.artifacts) expect(artifact.sha256).toBe(await sha256File(join(second, artifact.path)));
   }, 300_000);
 
