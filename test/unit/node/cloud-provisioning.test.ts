@@ -4,7 +4,7 @@
  * GCE's instance and project keys, Azure's Ready report to a local stand-in
  * wireserver, and the data sources a disk's platform implies.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ afterEach(async () => {
 function discs(files: Array<Record<string, string>>): CdromAccess & { mounted: string[] } {
   const dirs = files.map((entries) => {
     const dir = mkdtempSync(join(tmpdir(), 'ros-disc-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
     for (const [name, text] of Object.entries(entries)) writeFileSync(join(dir, name), text);
     return dir;
   });
