@@ -16,7 +16,7 @@ const password = 'e2e-console-password';
 
 /*
  * First contact, as a person at the machine: the stock ISO (no configuration
- * at all) booted beside a blank disk, used only through its serial console,
+ * at all) booted under UEFI beside a blank disk, used only through its serial console,
  * typed on by this test: it must come up clean and logged in, `sudo ros
  * install` asks its questions there, a "no" leaves the disk as it was, a "yes"
  * installs, and the installed system then takes the key (SSH) and the
@@ -70,7 +70,8 @@ beforeAll(async () => {
   iso = built.stdout.trim();
   await execa('truncate', ['-s', '8G', disk]);
   poweredOn = Date.now();
-  live = await startGuest({ artifact: iso, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'live.serial.log'), drives: [{ file: disk }] });
+  // Under OVMF: the ISO's UEFI path gets its clean-boot proof here (the installed disk below boots under SeaBIOS).
+  live = await startGuest({ artifact: iso, firmware: 'uefi', timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'live.serial.log'), drives: [{ file: disk }] });
   await live.waitForLogin();
 }, 3_600_000);
 

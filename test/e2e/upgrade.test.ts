@@ -240,6 +240,9 @@ describe('recovery, for real', () => {
   it('from recovery, ros upgrade rewrites active and passive, and the next boot is on active again with the node\'s data', async () => {
     // Recovery leaves COS_PERSISTENT alone: the key given earlier under /home is not here; the person brings it again.
     expect((await guest.run('cat > /home/rancher/good.pub', { input: readFileSync(join(work, 'good.pub'), 'utf8') })).exitCode).toBe(0);
+    // What an earlier release left on COS_PERSISTENT (a bind-mounted copy per listed path, /var/lib/rancher among them), written
+    // here by hand as recovery leaves the partition alone: after this change it is the node's data.
+    expect((await sh('mkdir -p /run/ros-e2e-p && mount /dev/disk/by-label/COS_PERSISTENT /run/ros-e2e-p && mkdir -p /run/ros-e2e-p/var/lib/rancher && echo legacy > /run/ros-e2e-p/var/lib/rancher/ros-e2e-legacy && umount /run/ros-e2e-p')).exitCode).toBe(0);
     const result = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('written to active and passive (upgraded from recovery)');
@@ -249,6 +252,6 @@ describe('recovery, for real', () => {
     const text = await status();
     expect(text).toMatch(/^booted: active \(try 1 of 3\)$/m);
     expect(text).toMatch(/^passive: +\S+:v2 \(version v2\)$/m);
-    expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
+    expect((await sh('cat /var/lib/ros-e2e/node-file /var/lib/rancher/ros-e2e-legacy')).stdout).toBe('mine\nlegacy');
   }, testTimeoutMs);
 });
