@@ -55,7 +55,7 @@ describe('an unattended install from the ISO', () => {
     expect(installSeconds).toBeGreaterThan(0);
   });
 
-  for (const firmware of ['uefi'] as const) {
+  for (const firmware of ['uefi'] as Array<'bios' | 'uefi'>) {
     it(`boots the installed disk on its own under ${firmware === 'bios' ? 'SeaBIOS' : 'OVMF'}, with the installed config`, async () => {
       const guest: Guest = await startGuest({ artifact: disk, firmware, snapshot: true, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, `disk.${firmware}.serial.log`), ssh: { keyFile: key, user: 'rancher' } });
       try {
