@@ -90,10 +90,12 @@ ros_mount_persistent_store() {
         ROS_PERSISTENT_PROBLEM="the recovery image leaves COS_PERSISTENT unmounted (mount it by hand to reach the data kept there)"
     elif [ ! -b "$_dev" ]; then
         ROS_PERSISTENT_PROBLEM="no COS_PERSISTENT partition"
-    elif ros_mount_once "$ROS_RUN/persistent" -o rw,noatime "$_dev"; then
+    elif _err=$(ros_mount_once "$ROS_RUN/persistent" -o rw,noatime "$_dev" 2>&1); then
         return 0
     else
         ROS_PERSISTENT_PROBLEM="cannot mount COS_PERSISTENT ($_dev)"
+        # mount's own words go to the journal only (info: not on a quiet console); the console gets the one line below.
+        printf '<6>ros: mount %s: %s\n' "$_dev" "$(echo "$_err" | tr '\n' ' ')" > /dev/kmsg
     fi
     ros_log "$ROS_PERSISTENT_PROBLEM: the persistent paths are on a tmpfs, nothing written there survives a reboot"
     ros_mount_once "$ROS_RUN/persistent" -t tmpfs -o mode=0755,size=25% tmpfs
