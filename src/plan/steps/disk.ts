@@ -123,20 +123,23 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       const outputs: ArtifactOutput[] = [];
       try {
         await writeDiskBase(base, input);
-        for (const [index, variant] of variants.entries()) {
-          // Disks that differ only in their ESP share the rest; the last one takes the base itself instead of a copy.
-          const raw = index === variants.length - 1 ? base : variantRaw;
-          if (raw !== base) await copyRawDisk({ rawPath: base, outPath: raw, epoch: env.epoch, logPath });
-          await writeEsp(raw, input, variant.grubConfig);
-          // Conversions read the same raw disk and each keep one core busy (zlib, gzip): run as many at once as there are cores.
-          await runLimited(variant.formats, cpus().length, async (format) => {
-            const path = diskPath(options, format);
-            const started = Date.now();
-            await format.convert({ rawPath: raw, outPath: path, epoch: env.epoch, logPath });
-            outputs.push({ path, format: format.name, record: await recordOutput(env.cacheDir, path, key) });
-            report({ kind: 'step-status', step: 'disk', text: `${format.name}: ${path} (${((Date.now() - started) / 1000).toFixed(1)} s)`, milestone: true });
-          });
-        }
+        // Variants differ only in their ESP (each platform's command line): one raw disk per core, each taking the
+        // variants in turn with its ESP rewritten, instead of a copy of the whole disk per variant.
+        const raws = variants.length > 1 && cpus().length > 1 ? [base, variantRaw] : [base];
+        if (raws.length > 1) await copyRawDisk({ rawPath: base, outPath: variantRaw, epoch: env.epoch, logPath });
+        const queue = [...variants];
+        await runOnEach(raws, async (raw) => {
+          for (let variant = queue.shift(); variant !== undefined; variant = queue.shift()) {
+            await writeEsp(raw, input, variant.grubConfig);
+            for (const format of variant.formats) {
+              const path = diskPath(options, format);
+              const started = Date.now();
+              await format.convert({ rawPath: raw, outPath: path, epoch: env.epoch, logPath });
+              outputs.push({ path, format: format.name, record: await recordOutput(env.cacheDir, path, key) });
+              report({ kind: 'step-status', step: 'disk', text: `${format.name}: ${path} (${((Date.now() - started) / 1000).toFixed(1)} s)`, milestone: true });
+            }
+          }
+        }, () => (queue.length = 0));
       } finally {
         unregister();
         await Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true })]);
@@ -147,20 +150,18 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
   };
 }
 
-/** Run `task` over `items`, at most `limit` at a time; the first failure is thrown once the running ones end. */
-async function runLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+/** Run `task` once for each item, all at once; after the first failure `stop` is called and, once all have ended, it is thrown. */
+async function runOnEach<T>(items: readonly T[], task: (item: T) => Promise<void>, stop: () => void): Promise<void> {
+  const results = await Promise.allSettled(
+    items.map(async (item) => {
       try {
         await task(item);
       } catch (error) {
-        queue.length = 0; // start nothing new after a failure
+        stop(); // start nothing new after a failure
         throw error;
       }
-    }
-  });
-  const results = await Promise.allSettled(workers);
+    }),
+  );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
