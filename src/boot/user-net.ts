@@ -50,9 +50,10 @@ function parseNetwork(cidr: string): Ipv4Network {
   const [addressText = '', prefixText = ''] = cidr.split('/');
   const address = parseIpv4(addressText);
   const prefix = Number(prefixText);
-  // slirp needs room for its gateway (.2), DNS (.3) and a DHCP range from .15.
-  if (address === undefined || !/^\d+$/.test(prefixText) || prefix < 8 || prefix > 24) {
-    throw new Error(`invalid user network "${cidr}": expected an IPv4 network such as 10.0.2.0/24 (prefix 8 to 24)`);
+  // slirp needs room for its gateway (.2), DNS (.3) and a DHCP range from .15. As wide as /4: Azure's two addresses,
+  // 168.63.129.16 and 169.254.169.254, are in one network only from /6 (168.0.0.0/6).
+  if (address === undefined || !/^\d+$/.test(prefixText) || prefix < 4 || prefix > 24) {
+    throw new Error(`invalid user network "${cidr}": expected an IPv4 network such as 10.0.2.0/24 (prefix 4 to 24)`);
   }
   const size = 2 ** (32 - prefix);
   return { address: address - (address % size), prefix };

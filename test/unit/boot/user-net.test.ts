@@ -22,7 +22,7 @@ describe('buildUserNetdev', () => {
 
   it('rejects bad ports and networks', () => {
     expect(() => buildUserNetdev('n', { hostForwards: [{ hostPort: 0, guestPort: 22 }] })).toThrow(/port/);
-    expect(() => buildUserNetdev('n', { cidr: '10.0.2.0/30' })).toThrow(/prefix 8 to 24/);
+    expect(() => buildUserNetdev('n', { cidr: '10.0.2.0/30' })).toThrow(/prefix 4 to 24/);
     expect(() => buildUserNetdev('n', { cidr: '10.0.2/24' })).toThrow(/invalid user network/);
   });
 });
