@@ -39,8 +39,7 @@ export interface GuestOptions {
   artifact: string;
   /** Inferred from the extension when omitted: .iso, or a disk (.img, .raw, .qcow2, .vhd, .vmdk). */
   kind?: ArtifactKind;
-  /** For disks; inferred from the extension (raw for .img and .raw, vpc for .vhd). Naming one implies a disk. */
-  /** A disk format as `ros-build disk` names it, or an alias (vpc …); default: from the file name. */
+  /** A disk format as `ros-build disk` names it, or an alias (vpc …); default: from the file name. Naming one implies a disk. */
   diskFormat?: string;
   /** Default virtio. */
   diskBus?: DiskBus;

@@ -39,7 +39,7 @@ export const gce: DiskFormat = {
   mediaType: 'application/x-compressed-tar',
   cmdline: [],
   serialConsole: true,
-  // qemu cannot boot a tarball; boot the raw disk it was made from.
+  // qemu cannot boot a tarball: `ros-build boot` unpacks its disk.raw first.
   boot: { qemuFormat: 'raw', snapshot: false, member: /^disk\.raw$/ },
   tools: [
     { command: 'cp', package: 'coreutils' },

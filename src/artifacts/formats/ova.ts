@@ -10,27 +10,20 @@
  * manifest from the content alone, and a ustar archive with the epoch as
  * every mtime and root as every owner.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { runCommand } from '../../exec/run.js';
 import { writeAtomically } from '../../fsutil/atomic.js';
+import { sha256File } from '../../outputs/record.js';
 import type { ConvertInput, DiskFormat } from './format.js';
 import { renderOvaDescriptor } from './ova-descriptor.js';
 import { checkEpoch, checkRawDisk, withStageDirectory } from './raw-disk.js';
 import { writeStreamOptimizedVmdk } from './vmdk.js';
 
 /** The OVA's members for an output named NAME.ova, in the order the OVF specification requires. */
-export function ovaMembers(outPath: string): { descriptor: string; disk: string; manifest: string } {
+export function ovaMembers(outPath: string): { name: string; descriptor: string; disk: string; manifest: string } {
   const name = basename(outPath).replace(/\.ova$/, '');
-  return { descriptor: `${name}.ovf`, disk: `${name}-disk1.vmdk`, manifest: `${name}.mf` };
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return { name, descriptor: `${name}.ovf`, disk: `${name}-disk1.vmdk`, manifest: `${name}.mf` };
 }
 
 async function convertToOva({ rawPath, outPath, epoch, logPath }: ConvertInput): Promise<void> {
@@ -41,9 +34,9 @@ async function convertToOva({ rawPath, outPath, epoch, logPath }: ConvertInput):
     withStageDirectory(tmpPath, async (directory) => {
       const at = (name: string) => join(directory, name);
       await writeStreamOptimizedVmdk(rawPath, at(members.disk), logPath);
-      const descriptor = renderOvaDescriptor({ name: members.descriptor.replace(/\.ovf$/, ''), diskFile: members.disk, diskFileBytes: (await stat(at(members.disk))).size, capacityBytes });
+      const descriptor = renderOvaDescriptor({ name: members.name, diskFile: members.disk, diskFileBytes: (await stat(at(members.disk))).size, capacityBytes });
       await writeFile(at(members.descriptor), descriptor);
-      const lines = await Promise.all([members.descriptor, members.disk].map(async (name) => `SHA256(${name})= ${await sha256Of(at(name))}\n`));
+      const lines = await Promise.all([members.descriptor, members.disk].map(async (name) => `SHA256(${name})= ${await sha256File(at(name))}\n`));
       await writeFile(at(members.manifest), lines.join(''));
       const archive = at('archive.ova');
       await runCommand(
