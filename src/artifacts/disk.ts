@@ -26,9 +26,10 @@ import { IMAGE_FILES, slotDir } from '../disk/slots.js';
 import { patchBootSector } from '../disk/bios-boot.js';
 import { buildMke2fsArgs } from '../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../tools/sgdisk.js';
-import { buildMcopyArgs, buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, ESP_DIRECTORIES, fatVolumeId } from '../tools/fat.js';
+import { buildFatTreeCommands, buildMkfsVfatArgs, fatVolumeId } from '../tools/fat.js';
 import { withScratchDir } from '../fsutil/scratch.js';
-import { ESP_LABEL, ESP_PREFIX, makeBiosBootCode, makeDiskEfiLoader } from './disk-boot.js';
+import { makeBiosBootCode } from './disk-boot.js';
+import { ESP_LABEL, ESP_PREFIX, stageEspFiles } from './esp.js';
 import type { RootfsArtifacts } from './squashfs.js';
 
 /** What writing the disk itself runs (before any format's conversion), with the Debian package of each. */
@@ -85,22 +86,19 @@ export async function writeDiskBase(rawPath: string, input: DiskInput): Promise<
   });
 }
 
-/** Make the ESP (GRUB for UEFI and grub.cfg for both firmwares) and write it into the disk. */
-export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'layout' | 'epoch' | 'workDir' | 'logPath'>, grubConfig: string): Promise<void> {
+/** Make the ESP (the UEFI boot chain, and grub.cfg for both firmwares) and write it into the disk. */
+export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'rootfs' | 'layout' | 'epoch' | 'workDir' | 'logPath'>, grubConfig: string): Promise<void> {
   const { layout, logPath } = input;
   const esp = findPartition(layout, 'efi');
   const env = { SOURCE_DATE_EPOCH: String(input.epoch), MTOOLS_SKIP_CHECK: '1' };
   await withScratchDir(input.workDir, 'esp-', async (stage) => {
-    const loader = join(stage, 'BOOTX64.EFI');
     const cfg = join(stage, 'grub.cfg');
     const image = join(stage, 'esp.img');
     await writeFile(cfg, grubConfig);
-    await makeDiskEfiLoader(loader, { stage, logPath, env });
+    const files = await stageEspFiles({ medium: 'disk', chain: input.rootfs.efiChain, stage, logPath, env });
     const vfat = buildMkfsVfatArgs({ imagePath: image, sizeKiB: esp.sizeBytes / 1024, volumeId: fatVolumeId(ESP_LABEL), label: ESP_LABEL, fat32: true });
     await runCommand(await findTool('mkfs.vfat'), vfat, { logPath, env });
-    await runCommand('mmd', buildMmdArgs(image, [...ESP_DIRECTORIES, `::${ESP_PREFIX}`]), { logPath, env });
-    await runCommand('mcopy', buildMcopyLoaderArgs(image, loader), { logPath, env });
-    await runCommand('mcopy', buildMcopyArgs(image, cfg, `::${ESP_PREFIX}/grub.cfg`), { logPath, env });
+    for (const { tool, args } of buildFatTreeCommands(image, [...files, { target: `${ESP_PREFIX.slice(1)}/grub.cfg`, source: cfg }])) await runCommand(tool, args, { logPath, env });
     await copyInto(rawPath, image, esp.firstSector * SECTOR);
   });
 }

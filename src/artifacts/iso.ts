@@ -11,10 +11,11 @@
  *   /boot/grub/boot.cat                El Torito catalog
  *   /ros/cloud-config.yaml             when a cloud-config is given
  *   /ros/install/                      the installed disk's boot pieces for `ros install`
- *                                      (BOOTX64.EFI, core.img, boot.img, grub.cfg: disk-boot.ts)
- *   appended GPT partition 2           FAT ESP with EFI/BOOT/BOOTX64.EFI (UEFI GRUB)
+ *                                      (esp/, core.img, boot.img, grub.cfg: disk-boot.ts)
+ *   appended GPT partition 2           FAT ESP (El Torito EFI image): EFI/BOOT/BOOTX64.EFI,
+ *                                      shim with the image's signed GRUB, or a GRUB made here (esp.ts)
  *
- * Built without grub-mkrescue: grub-mkimage makes the two GRUB images,
+ * Built without grub-mkrescue: grub-mkimage makes the BIOS GRUB image,
  * mkfs.vfat + mtools the ESP, xorriso the ISO (see src/tools/ for why each
  * option is there). Everything is derived from one SOURCE_DATE_EPOCH, so two
  * builds from the same inputs are byte-identical.
@@ -27,11 +28,13 @@ import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { writeAtomically } from '../fsutil/atomic.js';
 import { withScratchDir } from '../fsutil/scratch.js';
-import { buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, espSizeKiB, fatVolumeId } from '../tools/fat.js';
-import { buildBiosEltoritoImageArgs, buildEfiImageArgs, renderEarlyConfig } from '../tools/grub-mkimage.js';
+import type { SignedEfiChain } from '../rootfs/signed-efi.js';
+import { buildFatTreeCommands, buildMkfsVfatArgs, espSizeKiB, fatVolumeId } from '../tools/fat.js';
+import { buildBiosEltoritoImageArgs, renderEarlyConfig } from '../tools/grub-mkimage.js';
 import { BIOS_BOOT_IMAGE_ISO_PATH, buildHybridIsoArgs, validateVolumeLabel, type IsoGraft } from '../tools/xorriso.js';
 import { renderGrubConfig } from './grub-config.js';
-import { INSTALL_PIECES, INSTALL_PIECES_ISO_DIR, writeInstallPieces } from './disk-boot.js';
+import { INSTALL_PIECES_ISO_DIR, writeInstallPieces } from './disk-boot.js';
+import { stageEspFiles } from './esp.js';
 
 export { validateVolumeLabel } from '../tools/xorriso.js';
 
@@ -39,6 +42,8 @@ export interface IsoInput {
   squashfsPath: string;
   kernelPath: string;
   initrdPath: string;
+  /** The image's signed UEFI chain (Secure Boot); without it the ISO's and the installer's UEFI GRUB are made here. */
+  efiChain?: SignedEfiChain;
   /** ISO 9660 volume id: A-Z, 0-9, _; at most 32 characters. */
   volumeLabel: string;
   /** GRUB menu title. */
@@ -161,19 +166,16 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
     const earlyConfig = join(stage, 'early.cfg');
     const grubCfg = join(stage, 'grub.cfg');
     const eltorito = join(stage, 'eltorito.img');
-    const efiLoader = join(stage, 'BOOTX64.EFI');
     const espImage = join(stage, 'efi.img');
     await writeFile(earlyConfig, renderEarlyConfig(label));
     await writeFile(grubCfg, grubConfig);
 
     await runCommand('grub-mkimage', buildBiosEltoritoImageArgs({ outputPath: eltorito, earlyConfigPath: earlyConfig }), { logPath, env });
-    await runCommand('grub-mkimage', buildEfiImageArgs({ outputPath: efiLoader, earlyConfigPath: earlyConfig }), { logPath, env });
-
-    const loaderBytes = (await stat(efiLoader)).size;
+    const espFiles = await stageEspFiles({ medium: 'cd', label, chain: input.efiChain, stage, logPath, env });
+    const espBytes = (await Promise.all(espFiles.map(async (file) => (await stat(file.source)).size))).reduce((a, b) => a + b, 0);
     const mkfsVfat = await findTool('mkfs.vfat');
-    await runCommand(mkfsVfat, buildMkfsVfatArgs({ imagePath: espImage, sizeKiB: espSizeKiB(loaderBytes), volumeId: fatVolumeId(label) }), { logPath, env });
-    await runCommand('mmd', buildMmdArgs(espImage), { logPath, env });
-    await runCommand('mcopy', buildMcopyLoaderArgs(espImage, efiLoader), { logPath, env });
+    await runCommand(mkfsVfat, buildMkfsVfatArgs({ imagePath: espImage, sizeKiB: espSizeKiB(espBytes), volumeId: fatVolumeId(label) }), { logPath, env });
+    for (const { tool, args } of buildFatTreeCommands(espImage, espFiles)) await runCommand(tool, args, { logPath, env });
 
     const grafts: IsoGraft[] = [
       { isoPath: ISO_LAYOUT.kernel, sourcePath: kernel },
@@ -186,9 +188,8 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
     if (input.installGrubConfig !== undefined) {
       const dir = join(stage, 'install');
       await mkdir(dir);
-      const pieces = await writeInstallPieces(dir, input.installGrubConfig, { stage, logPath, env });
-      for (const [role, path] of Object.entries(pieces) as Array<[keyof typeof INSTALL_PIECES, string]>) {
-        grafts.push({ isoPath: `${ISO_LAYOUT.installDir}/${INSTALL_PIECES[role]}`, sourcePath: path });
+      for (const piece of await writeInstallPieces(dir, input.installGrubConfig, { stage, logPath, env, chain: input.efiChain })) {
+        grafts.push({ isoPath: `${ISO_LAYOUT.installDir}/${piece.target}`, sourcePath: piece.source });
       }
     }
 

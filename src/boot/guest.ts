@@ -49,6 +49,8 @@ export interface GuestOptions {
   snapshot?: boolean;
   /** Default bios. */
   firmware?: Firmware;
+  /** uefi-secure: the variable store to start from (copied per run), with the keys one enrolled; default OVMF's with Microsoft's keys. */
+  ovmfVars?: string;
   /** Per boot: from qemu's start (or the restart) to the login prompt. Default 300. */
   timeoutSeconds?: number;
   memoryMiB?: number;
@@ -168,7 +170,7 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
   const request = { kind: options.kind, format: options.diskFormat, asDisk: options.asDisk, snapshot: options.snapshot, bus: options.diskBus };
   const medium = inferBootMedium(artifact, request);
   const firmware = options.firmware ?? 'bios';
-  const firmwareFiles = await locateFirmware(firmware);
+  const firmwareFiles = await locateFirmware(firmware, { secureVars: options.ovmfVars });
   const logPath = resolve(options.logPath ?? defaultLogPath(artifact, firmware, medium));
   const binary = options.qemuBinary ?? QEMU_BINARY;
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
@@ -196,7 +198,7 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
     const disk = await unpackBootDisk(artifact, medium, scratch);
     await assertFormatMatches(disk, medium, request);
     let ovmfVars: string | undefined;
-    if (firmwareFiles.firmware === 'uefi' && firmwareFiles.vars) {
+    if (firmwareFiles.firmware !== 'bios' && firmwareFiles.vars) {
       // OVMF writes its variable store: every run starts from a fresh, writable copy, never the shared template.
       ovmfVars = join(scratch, 'OVMF_VARS.fd');
       await copyFile(firmwareFiles.vars, ovmfVars);
@@ -208,7 +210,7 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
       kind: medium.kind,
       ...(medium.kind === 'disk' ? { diskFormat: medium.format, diskBus: medium.bus, snapshot: medium.snapshot } : {}),
       firmware,
-      ovmfCode: firmwareFiles.firmware === 'uefi' ? firmwareFiles.code : undefined,
+      ovmfCode: firmwareFiles.firmware === 'bios' ? undefined : firmwareFiles.code,
       ovmfVars,
       memoryMiB: options.memoryMiB,
       cpus: options.cpus,

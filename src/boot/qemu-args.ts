@@ -11,7 +11,9 @@ export const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2', 'vpc', 'vmdk
 /** How a disk is attached: virtio-blk, virtio-scsi (GCE), NVMe (EC2 Nitro) or SATA (AHCI on q35). */
 export type DiskBus = 'virtio' | 'scsi' | 'nvme' | 'ide';
 export const DISK_BUSES: readonly DiskBus[] = ['virtio', 'scsi', 'nvme', 'ide'];
-export type Firmware = 'bios' | 'uefi';
+/** uefi-secure: OVMF with Secure Boot enforced (SMM, a secure flash), keys from its variable store (Microsoft's by default). */
+export type Firmware = 'bios' | 'uefi' | 'uefi-secure';
+export const FIRMWARES: readonly Firmware[] = ['bios', 'uefi', 'uefi-secure'];
 export type Accelerator = 'kvm' | 'tcg';
 
 export const DEFAULT_MEMORY_MIB = 1536;
@@ -74,7 +76,8 @@ export function buildQemuArgs(options: QemuOptions): string[] {
     // Host and distribution defaults (extra NICs, a monitor on stdio, a floppy) would change what is being tested.
     '-no-user-config',
     '-nodefaults',
-    '-machine', 'q35',
+    // Secure Boot: OVMF's variables sit in SMM-protected flash, so the guest OS cannot rewrite the keys.
+    ...(options.firmware === 'uefi-secure' ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : ['-machine', 'q35']),
     ...accel.flatMap((name) => ['-accel', name]),
     ...(cpu === undefined ? [] : ['-cpu', cpu]),
     '-m', String(memory),
@@ -112,6 +115,7 @@ function buildFirmwareArgs(options: QemuOptions): string[] {
   if (options.firmware === 'bios') return []; // SeaBIOS is qemu's default firmware
   if (!options.ovmfCode) throw new Error('UEFI boot needs the OVMF firmware code path');
   if (!options.ovmfVars) {
+    if (options.firmware === 'uefi-secure') throw new Error('Secure Boot needs OVMF as code and a variable store with the keys');
     // A combined image (code and vars in one file) can only be loaded as a ROM; variables are then not kept, which a smoke boot does not need.
     return ['-bios', options.ovmfCode];
   }

@@ -4,13 +4,14 @@ import { formatCheck, runChecks, type CheckResult } from '../boot/checks.js';
 import { BootError, startGuest, type BootResult, type Guest } from '../boot/guest.js';
 import { formatPhases } from '../boot/phases.js';
 import { DISK_FORMAT_ALIASES, DISK_FORMAT_NAMES, DISK_FORMATS } from '../artifacts/formats/index.js';
-import { DISK_BUSES, type DiskBus } from '../boot/qemu-args.js';
+import { DISK_BUSES, FIRMWARES, type DiskBus, type Firmware } from '../boot/qemu-args.js';
 import { assertUsableKey, DEFAULT_SSH_USER } from '../boot/ssh.js';
 import { UserError } from '../errors.js';
 import { createReporter, type Reporter } from '../progress/reporter.js';
 
 interface BootFlags {
-  firmware: 'bios' | 'uefi';
+  firmware: Firmware;
+  ovmfVars?: string;
   asDisk?: boolean;
   format?: string;
   diskBus: DiskBus;
@@ -34,7 +35,8 @@ export function registerBootCommand(program: Command): void {
         '(and, with --check, when every check passes over SSH)',
     )
     .argument('<artifact>', `ISO (.iso) or disk image (.img, ${DISK_FORMAT_NAMES.map((name) => DISK_FORMATS[name].extension).join(', ')})`)
-    .addOption(new Option('--firmware <firmware>', 'firmware').choices(['bios', 'uefi']).default('bios'))
+    .addOption(new Option('--firmware <firmware>', 'firmware (uefi-secure: OVMF with Secure Boot enforced, Microsoft\'s keys enrolled)').choices([...FIRMWARES]).default('bios'))
+    .option('--ovmf-vars <file>', 'with uefi-secure: an OVMF variable store with your own keys enrolled (copied, never changed)')
     .option('--as-disk', 'boot an ISO as a disk, as it boots written to a USB stick')
     .addOption(new Option('--format <format>', 'disk format, as ros-build disk names it (default: from the file name)').choices([...DISK_FORMAT_NAMES, ...Object.keys(DISK_FORMAT_ALIASES)]))
     .addOption(new Option('--disk-bus <bus>', 'how the disk is attached').choices([...DISK_BUSES]).default('virtio'))
@@ -49,6 +51,7 @@ export function registerBootCommand(program: Command): void {
     .option('--ssh-timeout <seconds>', 'how long to wait for sshd after the login prompt', '180')
     .option('--check <command>', 'run in the guest over SSH after the login prompt; must exit 0 (repeatable)', collect, [])
     .action(async (artifact: string, flags: BootFlags) => {
+      if (flags.ovmfVars && flags.firmware !== 'uefi-secure') throw new UserError('--ovmf-vars gives the keys of a Secure Boot machine', 'add --firmware uefi-secure, or drop --ovmf-vars');
       const timeoutSeconds = positiveInteger(flags.timeout, '--timeout');
       const memoryMiB = positiveInteger(flags.memory, '--memory');
       const sshTimeoutSeconds = positiveInteger(flags.sshTimeout, '--ssh-timeout');
@@ -63,6 +66,7 @@ export function registerBootCommand(program: Command): void {
       const guest = await startGuest({
         artifact: resolve(artifact),
         firmware: flags.firmware,
+        ovmfVars: flags.ovmfVars ? resolve(flags.ovmfVars) : undefined,
         asDisk: flags.asDisk,
         diskFormat: flags.format,
         diskBus: flags.diskBus,

@@ -80,13 +80,23 @@ export interface LayoutRequest {
   seed: string;
 }
 
+/** The name each role carries: the GPT name for BIOS (it has no filesystem), the GPT name and filesystem label for the rest. */
+export const PARTITION_LABELS: Readonly<Record<PartitionRole, string>> = {
+  bios: 'BIOS',
+  efi: 'COS_GRUB',
+  oem: 'COS_OEM',
+  recovery: 'COS_RECOVERY',
+  state: 'COS_STATE',
+  persistent: 'COS_PERSISTENT',
+};
+
 const ROLES: ReadonlyArray<{ role: PartitionRole; name: string; filesystem: Filesystem; type: string }> = [
-  { role: 'bios', name: 'BIOS', filesystem: 'none', type: PARTITION_TYPES.bios },
-  { role: 'efi', name: 'COS_GRUB', filesystem: 'vfat', type: PARTITION_TYPES.efi },
-  { role: 'oem', name: 'COS_OEM', filesystem: 'ext4', type: PARTITION_TYPES.linux },
-  { role: 'recovery', name: 'COS_RECOVERY', filesystem: 'ext4', type: PARTITION_TYPES.linux },
-  { role: 'state', name: 'COS_STATE', filesystem: 'ext4', type: PARTITION_TYPES.linux },
-  { role: 'persistent', name: 'COS_PERSISTENT', filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'bios', name: PARTITION_LABELS.bios, filesystem: 'none', type: PARTITION_TYPES.bios },
+  { role: 'efi', name: PARTITION_LABELS.efi, filesystem: 'vfat', type: PARTITION_TYPES.efi },
+  { role: 'oem', name: PARTITION_LABELS.oem, filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'recovery', name: PARTITION_LABELS.recovery, filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'state', name: PARTITION_LABELS.state, filesystem: 'ext4', type: PARTITION_TYPES.linux },
+  { role: 'persistent', name: PARTITION_LABELS.persistent, filesystem: 'ext4', type: PARTITION_TYPES.linux },
 ];
 
 /**

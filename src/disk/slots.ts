@@ -4,6 +4,8 @@
  * (iso/disk-grub.cfg.hbs) and the initramfs (30ros-root) boot them by these
  * names. One image is a directory, so a swap is a rename.
  */
+import { PARTITION_LABELS } from './layout.js';
+
 export type SlotName = 'active' | 'passive' | 'recovery';
 
 /** The slots on COS_STATE, the one on COS_RECOVERY. */
@@ -25,5 +27,5 @@ export const PARKED_DIR = 'cOS/.previous';
 /** The files of one image, by role. */
 export const IMAGE_FILES = { squashfsPath: 'rootfs.squashfs', kernelPath: 'vmlinuz', initrdPath: 'initrd' } as const;
 
-export const STATE_LABEL = 'COS_STATE';
-export const RECOVERY_LABEL = 'COS_RECOVERY';
+export const STATE_LABEL = PARTITION_LABELS.state;
+export const RECOVERY_LABEL = PARTITION_LABELS.recovery;

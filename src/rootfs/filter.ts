@@ -5,13 +5,15 @@ import { classifyEntry, matchBootFile, normalizePath, REPLACEMENTS, type BootFil
 export interface BootFile {
   kind: BootFileKind;
   version: string;
+  /** Where the image has it (no leading slash). */
+  path: string;
   content: Buffer;
 }
 
 type State =
   | { kind: 'header' }
   | { kind: 'meta'; remaining: number; header: Buffer; chunks: Buffer[]; metaType: string }
-  | { kind: 'data'; remaining: number; padding: number; emit: boolean; capture?: { kind: BootFileKind; version: string; chunks: Buffer[]; size: number } }
+  | { kind: 'data'; remaining: number; padding: number; emit: boolean; capture?: { kind: BootFileKind; version: string; path: string; chunks: Buffer[]; size: number } }
   | { kind: 'trailer' };
 
 /**
@@ -116,7 +118,7 @@ export class RootfsFilter extends Transform {
         remaining: header.size,
         padding,
         emit: true,
-        capture: boot ? { ...boot, chunks: [], size: header.size } : undefined,
+        capture: boot ? { ...boot, path, chunks: [], size: header.size } : undefined,
       };
     } else {
       if (decision.action === 'replace') {
@@ -165,8 +167,8 @@ export class RootfsFilter extends Transform {
 
   private finishData(state: Extract<State, { kind: 'data' }>): void {
     if (state.capture) {
-      const { kind, version, chunks } = state.capture;
-      this.bootFiles.push({ kind, version, content: Buffer.concat(chunks) });
+      const { kind, version, path, chunks } = state.capture;
+      this.bootFiles.push({ kind, version, path, content: Buffer.concat(chunks) });
     }
     this.state = { kind: 'header' };
   }

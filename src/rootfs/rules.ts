@@ -1,3 +1,4 @@
+import { SIGNED_EFI_SOURCES } from './signed-efi.js';
 import type { NewEntry } from './tar-header.js';
 
 /**
@@ -32,10 +33,11 @@ export function classifyEntry(path: string): EntryAction {
   return entry ? { action: 'replace', entry } : { action: 'keep' };
 }
 
-export type BootFileKind = 'kernel' | 'initrd';
+export type BootFileKind = 'kernel' | 'initrd' | 'efi';
 
-/** Kernel and initramfs images under /boot, named the Debian or the openSUSE way. */
+/** Kernel and initramfs images under /boot, named the Debian or the openSUSE way; the signed EFI chain (version: ''). */
 export function matchBootFile(path: string): { kind: BootFileKind; version: string } | undefined {
+  if (SIGNED_EFI_SOURCES[path]) return { kind: 'efi', version: '' };
   const kernel = /^boot\/(?:vmlinuz|bzImage)-(.+)$/.exec(path);
   if (kernel) return { kind: 'kernel', version: kernel[1]! };
   const initrd = /^boot\/(?:initrd\.img|initrd|initramfs)-(.+?)(?:\.img)?$/.exec(path);

@@ -10,23 +10,19 @@
  */
 import { createHash } from 'node:crypto';
 
-/** Where UEFI firmware looks for the removable-media loader on x86_64. */
-export const ESP_LOADER_PATH = '::/EFI/BOOT/BOOTX64.EFI';
-export const ESP_DIRECTORIES: readonly string[] = ['::/EFI', '::/EFI/BOOT'];
-
 /** A FAT volume id (32 bits, 8 hex digits) derived from the medium's label, so each build of it gets the same one. */
 export function fatVolumeId(label: string): string {
   return createHash('sha256').update(`ros-build esp ${label}`).digest('hex').slice(0, 8);
 }
 
 /**
- * Size of the ESP image in KiB for a loader of `loaderBytes`: the file, 10%
- * plus 512 KiB for FAT tables, directories and cluster slack, rounded up to a
- * whole MiB.
+ * Size of the ESP image in KiB for files of `fileBytes` in all: the files,
+ * 10% plus 512 KiB for FAT tables, directories and cluster slack, rounded up
+ * to a whole MiB.
  */
-export function espSizeKiB(loaderBytes: number): number {
-  if (!Number.isFinite(loaderBytes) || loaderBytes < 0) throw new Error(`invalid EFI loader size: ${loaderBytes}`);
-  const needed = Math.ceil(loaderBytes / 1024) * 1.1 + 512;
+export function espSizeKiB(fileBytes: number): number {
+  if (!Number.isFinite(fileBytes) || fileBytes < 0) throw new Error(`invalid EFI files size: ${fileBytes}`);
+  const needed = Math.ceil(fileBytes / 1024) * 1.1 + 512;
   return Math.max(1024, Math.ceil(needed / 1024) * 1024);
 }
 
@@ -62,17 +58,26 @@ export function buildMkfsVfatArgs(options: MkfsVfatOptions): string[] {
   return ['--invariant', ...fatType, '-i', options.volumeId, '-n', options.label ?? 'ESP', '-C', options.imagePath, String(options.sizeKiB)];
 }
 
-/** mmd arguments creating EFI/BOOT, or the directories given (parents first: mmd has no -p). */
-export function buildMmdArgs(imagePath: string, directories: readonly string[] = ESP_DIRECTORIES): string[] {
-  return ['-i', imagePath, ...directories];
+/** A file to put into a FAT image: `target` is its path inside, without a leading slash. */
+export interface FatFile {
+  target: string;
+  source: string;
 }
 
-/** mcopy arguments copying a file into the image at `target` (an mtools path, "::/…"). */
-export function buildMcopyArgs(imagePath: string, sourcePath: string, target: string): string[] {
-  return ['-i', imagePath, sourcePath, target];
-}
-
-/** mcopy arguments copying the loader into the image at EFI/BOOT/BOOTX64.EFI. */
-export function buildMcopyLoaderArgs(imagePath: string, loaderPath: string): string[] {
-  return buildMcopyArgs(imagePath, loaderPath, ESP_LOADER_PATH);
+/**
+ * The mtools commands that fill a FAT image with `files`: one mmd for every
+ * directory (parents first: mmd has no -p), then one mcopy per file, all in
+ * sorted order, so the image's directory entries come out the same on every
+ * build (mcopy -s would follow the host's readdir order).
+ */
+export function buildFatTreeCommands(imagePath: string, files: readonly FatFile[]): Array<{ tool: 'mmd' | 'mcopy'; args: string[] }> {
+  const sorted = [...files].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  const directories = new Set<string>();
+  for (const { target } of sorted) {
+    if (target.startsWith('/') || target.split('/').some((part) => part === '' || part === '..')) throw new Error(`invalid path inside a FAT image: ${target}`);
+    const parts = target.split('/').slice(0, -1);
+    parts.forEach((_, i) => directories.add(parts.slice(0, i + 1).join('/')));
+  }
+  const mmd = directories.size === 0 ? [] : [{ tool: 'mmd' as const, args: ['-i', imagePath, ...[...directories].sort().map((d) => `::/${d}`)] }];
+  return [...mmd, ...sorted.map(({ target, source }) => ({ tool: 'mcopy' as const, args: ['-i', imagePath, source, `::/${target}`] }))];
 }

@@ -82,7 +82,7 @@ async function makeDisc(name: string, label: string, files: Record<string, strin
 const cloudConfig = (marker: string) => `#cloud-config\nwrite_files:\n  - path: /run/e2e-user-data\n    content: "${marker}"\n`;
 
 describe('every cloud format lets the cloud\'s key in, with no cloud-config built in', () => {
-  it('gce (UEFI): instance and project ssh-keys for any USER, the instance hostname and user-data from the metadata server', async () => {
+  it('gce (UEFI, Secure Boot as on a Shielded VM): instance and project ssh-keys for any USER, the instance hostname and user-data from the metadata server', async () => {
     const gce = await startGceStandIn({
       hostname: 'gce-e2e.c.ros-e2e.internal',
       instanceKeys: `someone-else:${publicKey}\n`,
@@ -91,8 +91,9 @@ describe('every cloud format lets the cloud\'s key in, with no cloud-config buil
     });
     try {
       // The tarball itself: startGuest unpacks its disk.raw, as `ros-build boot x.gce.tar.gz` does.
-      await withGuest('gce', { artifact: disks.gce!, firmware: 'uefi', network: { cidr: '169.254.0.0/16', guestForwards: [forwardToHost('169.254.169.254', 80, gce.port)] } }, async (_guest, sh) => {
+      await withGuest('gce', { artifact: disks.gce!, firmware: 'uefi-secure', network: { cidr: '169.254.0.0/16', guestForwards: [forwardToHost('169.254.169.254', 80, gce.port)] } }, async (_guest, sh) => {
         expect(await sh('hostname')).toBe('gce-e2e.c.ros-e2e.internal');
+        expect(await sh('mokutil --sb-state')).toBe('SecureBoot enabled');
         expect(await sh('cat /run/e2e-user-data')).toBe('from gce');
         expect(await sh('cat /home/rancher/.ssh/authorized_keys')).toContain(projectKey);
         expect(await sh('journalctl -b -o cat')).toContain('data sources of the gce platform: gcp (ros.data_sources is not set)');
@@ -116,13 +117,14 @@ describe('every cloud format lets the cloud\'s key in, with no cloud-config buil
     }
   }, testTimeoutMs);
 
-  it('vhd (UEFI, a generalized image): keys, host name and custom data from the UDF provisioning disc, IMDS, and Ready reported to the wireserver', async () => {
+  it('vhd (UEFI with Secure Boot as on Trusted Launch, a generalized image): keys, host name and custom data from the UDF provisioning disc, IMDS, and Ready reported to the wireserver', async () => {
     const azure = await startAzureStandIns({ computerName: 'from-imds', publicKeys: [] });
     const disc = await makeDisc('azure', 'rd_rdfe_stable.e2e', { 'ovf-env.xml': renderAzureOvfEnv({ hostname: 'azure-e2e', userName: 'azureuser', publicKeys: [publicKey], customData: cloudConfig('from azure') }) }, ['-udf']);
     try {
       const network = { cidr: '168.0.0.0/6', guestForwards: [forwardToHost('169.254.169.254', 80, azure.imds.port), forwardToHost('168.63.129.16', 80, azure.wireserver.port)] };
-      await withGuest('vhd', { artifact: disks.vhd!, firmware: 'uefi', snapshot: true, network, drives: [{ file: disc, media: 'cdrom', readonly: true }] }, async (_guest, sh) => {
+      await withGuest('vhd', { artifact: disks.vhd!, firmware: 'uefi-secure', snapshot: true, network, drives: [{ file: disc, media: 'cdrom', readonly: true }] }, async (_guest, sh) => {
         expect(await sh('hostname')).toBe('azure-e2e');
+        expect(await sh('mokutil --sb-state')).toBe('SecureBoot enabled');
         expect(await sh('cat /run/e2e-user-data')).toBe('from azure');
         expect(await sh('cat /proc/cmdline')).toContain('rootdelay=300');
         // The runtime phase ends with the report; SSH may answer before it is sent.

@@ -55,14 +55,16 @@ describe('an unattended install from the ISO', () => {
     expect(installSeconds).toBeGreaterThan(0);
   });
 
-  it('boots the installed disk on its own under OVMF, with the installed config', async () => {
-    const guest: Guest = await startGuest({ artifact: disk, firmware: 'uefi', snapshot: true, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'disk.uefi.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
+  it('boots the installed disk on its own under OVMF with Secure Boot enforced, with the installed config', async () => {
+    const guest: Guest = await startGuest({ artifact: disk, firmware: 'uefi-secure', snapshot: true, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'disk.uefi.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
     try {
       await guest.waitForLogin();
       const sh = async (command: string) => (await guest.run(`sudo -n sh -c '${command}'`)).stdout.trim();
       expect(await sh('id -un; hostname')).toBe('root\nros-installed');
       expect(await sh('cat /run/ros/boot')).toContain('IMAGE=active');
       expect(await sh('test -d /sys/firmware/efi && echo uefi || echo bios')).toBe('uefi');
+      // The installer wrote the medium's signed chain: the firmware took shim, shim the signed GRUB and kernel.
+      expect(await sh('mokutil --sb-state')).toBe('SecureBoot enabled');
       expect(await sh('stat -c %a /oem/cloud-config.yaml')).toBe('600');
       expect(await sh('cat /oem/cloud-config.yaml')).toContain('# installed by the e2e test');
       expect((await sh('lsblk -rno PARTLABEL /dev/vda')).split('\n').filter(Boolean)).toEqual(['BIOS', 'COS_GRUB', 'COS_OEM', 'COS_RECOVERY', 'COS_STATE', 'COS_PERSISTENT']);

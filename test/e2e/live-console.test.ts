@@ -70,8 +70,9 @@ beforeAll(async () => {
   iso = built.stdout.trim();
   await execa('truncate', ['-s', '8G', disk]);
   poweredOn = Date.now();
-  // Under OVMF: the ISO's UEFI path gets its clean-boot proof here (the installed disk below boots under SeaBIOS).
-  live = await startGuest({ artifact: iso, firmware: 'uefi', timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'live.serial.log'), drives: [{ file: disk }] });
+  // Under OVMF with Secure Boot enforced and Microsoft's keys (a PC as shipped): the ISO's UEFI path gets its
+  // clean-boot proof here, through shim and the signed GRUB (the installed disk below boots under SeaBIOS).
+  live = await startGuest({ artifact: iso, firmware: 'uefi-secure', timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'live.serial.log'), drives: [{ file: disk }] });
   await live.waitForLogin();
 }, 3_600_000);
 
@@ -81,7 +82,7 @@ afterAll(async () => {
 });
 
 describe('the stock ISO at its serial console', () => {
-  it('boots with no FAILED unit and no error line, and logs rancher in by itself', async () => {
+  it('boots with Secure Boot enforced, no FAILED unit and no error line, and logs rancher in by itself', async () => {
     await live.console.expect(/login: rancher \(automatic login\)/);
     await live.console.expect(PROMPT);
     process.stdout.write(`stock ISO under TCG: a shell prompt on the serial console ${((Date.now() - poweredOn) / 1000).toFixed(0)} s after qemu started\n`);
@@ -90,6 +91,9 @@ describe('the stock ISO at its serial console', () => {
     // Nothing at error priority in the journal either: kernel, dracut, units, logins.
     expect(await shell(live, 'sudo journalctl -b -p err --no-pager -o cat')).toBe('');
     expect(await shell(live, 'id -un')).toBe('rancher');
+    // Booted with Secure Boot enforced, and the kernel knows it (Debian's locks itself down then).
+    expect(await shell(live, 'mokutil --sb-state')).toBe('SecureBoot enabled');
+    expect(await shell(live, 'cat /sys/kernel/security/lockdown')).toContain('[integrity]');
   }, testTimeoutMs);
 
   it('answers "no" at the confirmation: the blank disk is left untouched', async () => {

@@ -14,6 +14,9 @@ const bootTimeoutSeconds = 420;
 const testTimeoutMs = 1_200_000;
 const REGISTRY_PORT = 5130; // fixed: the repository name is part of the image, a stable one keeps the build cache warm
 const passphrase = { COSIGN_PASSWORD: 'e2e-passphrase' };
+// The machine runs with Secure Boot enforced (OVMF, Microsoft's keys): every slot, the fallbacks and the
+// upgrades go through shim and the Debian-signed GRUB and kernels. SeaBIOS boots are the disk e2e's.
+const firmware = 'uefi-secure';
 
 /*
  * Upgrades on a real machine: a disk installed with the test image (tag
@@ -75,7 +78,7 @@ beforeAll(async () => {
   // Not signed yet: first the refusal of an unsigned image, then signed for the failed-boot test.
   digests.broken = await buildAndPush('broken', writeTestSpec(work, 'broken', { layers: { e2e: marker, broken: 'rm -f /usr/lib/os-release /etc/os-release' } }));
 
-  guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
+  guest = await startGuest({ artifact: machine, firmware, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
   await guest.waitForLogin();
   for (const prefix of ['good', 'other']) expect((await guest.run(`cat > /home/rancher/${prefix}.pub`, { input: readFileSync(join(work, `${prefix}.pub`), 'utf8') })).exitCode).toBe(0);
 }, 3_600_000);
@@ -135,7 +138,7 @@ describe('ros upgrade writes the new image beside the running one', () => {
     // write can reach 4 MiB sooner than that after creating cOS/transition.
     expect((await sh('sync')).exitCode).toBe(0);
     await guest.stop();
-    guest = await startGuest({ artifact: machine, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial-2.log'), ssh: { keyFile: key, user: 'rancher' } });
+    guest = await startGuest({ artifact: machine, firmware, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial-2.log'), ssh: { keyFile: key, user: 'rancher' } });
     await guest.waitForLogin();
     expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
     expect((await sh(`ls ${STATE}/cOS`)).stdout.split('\n')).toContain('transition');
@@ -156,6 +159,7 @@ describe('ros upgrade writes the new image beside the running one', () => {
     expect((await sh('cat /var/lib/dpkg/statoverride')).stdout).toContain('root root 644 /usr/lib/ros-e2e-marker');
     expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
     expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
+    expect((await sh('mokutil --sb-state')).stdout).toBe('SecureBoot enabled');
     const after = await status();
     expect(after).toMatch(/^booted: active \(try 1 of 3\)$/m);
     expect(after).toMatch(new RegExp(`^active: +127\\.0\\.0\\.1:${REGISTRY_PORT}/ros-build-test/os:v2 \\(version v2\\)$`, 'm'));
@@ -222,6 +226,7 @@ describe('recovery, for real', () => {
     const boot = (await sh('cat /run/ros/boot')).stdout;
     expect(boot).toContain('IMAGE=recovery');
     expect(boot).toContain("FAILED='active,passive'");
+    expect((await sh('mokutil --sb-state')).stdout).toBe('SecureBoot enabled');
     expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
     expect((await sh('cat /usr/lib/ros-e2e-marker')).stdout).toBe('upgrade e2e marker');
     const text = await status();

@@ -112,8 +112,13 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
     readSync(fd, fatType, 0, 8, espOffset + 82);
     closeSync(fd);
     expect(fatType.toString('latin1')).toBe('FAT32   ');
-    const { stdout: loader } = await execa('mdir', ['-i', esp, '::/EFI/BOOT'], { env: { MTOOLS_SKIP_CHECK: '1' } });
-    expect(loader).toContain('BOOTX64');
+    // Secure Boot: the image's Debian-signed chain, shim as the removable-media loader and the signed GRUB beside it.
+    const { stdout: loader } = await execa('mdir', ['-b', '-i', esp, '::/EFI/BOOT'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(loader.split('\n').map((line) => line.trim()).sort()).toEqual(['::/EFI/BOOT/BOOTX64.EFI', '::/EFI/BOOT/grubx64.efi', '::/EFI/BOOT/mmx64.efi']);
+    const shim = await execa('mtype', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI'], { env: { MTOOLS_SKIP_CHECK: '1' }, encoding: 'buffer' });
+    expect(Buffer.from(shim.stdout).includes(Buffer.from('Microsoft Corporation UEFI CA 2011'))).toBe(true);
+    const { stdout: stub } = await execa('mtype', ['-i', esp, '::/EFI/debian/grub.cfg'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(stub).toContain('configfile $prefix/grub.cfg');
     const { stdout: grub } = await execa('mtype', ['-i', esp, '::/grub/grub.cfg'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(grub).toContain('root=ros:LABEL=COS_STATE ros.image=active');
     expect(grub).toContain('set fallback="passive recovery"');

@@ -109,7 +109,11 @@ describe('ros install on a loop device', () => {
     coreImage = patchCoreImage(randomBytes(40 * 1024), 2048, 2048);
     writeFileSync(join(medium(), 'ros/install/boot.img'), bootImage);
     writeFileSync(join(medium(), 'ros/install/core.img'), coreImage);
-    writeFileSync(join(medium(), 'ros/install/BOOTX64.EFI'), randomBytes(200 * 1024));
+    mkdirSync(join(medium(), 'ros/install/esp/EFI/BOOT'), { recursive: true });
+    mkdirSync(join(medium(), 'ros/install/esp/EFI/debian'), { recursive: true });
+    writeFileSync(join(medium(), 'ros/install/esp/EFI/BOOT/BOOTX64.EFI'), randomBytes(200 * 1024));
+    writeFileSync(join(medium(), 'ros/install/esp/EFI/BOOT/grubx64.efi'), randomBytes(300 * 1024));
+    writeFileSync(join(medium(), 'ros/install/esp/EFI/debian/grub.cfg'), 'configfile ($root)/grub/grub.cfg\n');
     writeFileSync(join(medium(), 'ros/install/grub.cfg'), 'set timeout=1\n# a stand-in grub.cfg\n');
     writeFileSync(join(root, 'install.yaml'), '#cloud-config\nhostname: installed\n');
 
@@ -188,12 +192,14 @@ describe('ros install on a loop device', () => {
     expect((await execa('ls', ['-A', persistent])).stdout.split('\n')).toEqual(['lost+found']);
   });
 
-  it('puts the medium\'s loader and grub.cfg on the ESP', async () => {
+  it('puts the medium\'s ESP files (shim, GRUB, its grub.cfg) and the disk\'s grub.cfg on the ESP', async () => {
     const env = { MTOOLS_SKIP_CHECK: '1' };
     const esp = partition(loop, 2);
-    const loader = join(work, 'loader.efi');
-    await execa('mcopy', ['-n', '-i', esp, '::/EFI/BOOT/BOOTX64.EFI', loader], { env });
-    expect(readFileSync(loader).equals(readFileSync(join(medium(), 'ros/install/BOOTX64.EFI')))).toBe(true);
+    for (const path of ['EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/grubx64.efi', 'EFI/debian/grub.cfg']) {
+      const copy = join(work, 'from-esp');
+      await execa('mcopy', ['-n', '-i', esp, `::/${path}`, copy], { env });
+      expect(readFileSync(copy).equals(readFileSync(join(medium(), 'ros/install/esp', path))), path).toBe(true);
+    }
     const cfg = await execa('mtype', ['-i', esp, '::/grub/grub.cfg'], { env });
     expect(`${cfg.stdout}\n`).toBe(readFileSync(join(medium(), 'ros/install/grub.cfg'), 'utf8'));
   });

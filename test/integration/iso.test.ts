@@ -13,11 +13,12 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIso, type IsoInput } from '../../src/artifacts/iso.js';
-import { makeBiosBootCode, makeDiskEfiLoader } from '../../src/artifacts/disk-boot.js';
+import { makeBiosBootCode } from '../../src/artifacts/disk-boot.js';
+import { stageEspFiles } from '../../src/artifacts/esp.js';
 import { UserError } from '../../src/errors.js';
 import { CommandError } from '../../src/exec/run.js';
 
-const TOOLS = ['xorriso', 'grub-mkimage', 'mkfs.vfat', 'mmd', 'mcopy', 'mdir', 'mksquashfs'];
+const TOOLS = ['xorriso', 'grub-mkimage', 'mkfs.vfat', 'mmd', 'mcopy', 'mdir', 'mtype', 'mksquashfs'];
 const GRUB_PLATFORMS = ['/usr/lib/grub/i386-pc', '/usr/lib/grub/x86_64-efi'];
 
 function onPath(tool: string): boolean {
@@ -175,16 +176,18 @@ describe('hybrid ISO built with xorriso and grub-mkimage', () => {
   it('carries the installed disk\'s boot pieces in /ros/install/, made as the disk builder makes them', async () => {
     const extracted = join(root, 'install-pieces');
     mkdirSync(extracted);
-    const names = ['BOOTX64.EFI', 'core.img', 'boot.img', 'grub.cfg'];
+    const names = ['esp/EFI/BOOT/BOOTX64.EFI', 'core.img', 'boot.img', 'grub.cfg'];
     await execa('xorriso', ['-no_rc', '-osirrox', 'on', '-indev', iso, ...names.flatMap((n) => ['-extract', `/ros/install/${n}`, join(extracted, n)])]);
+    // Without the image's signed chain the ESP holds one GRUB made here, nothing else.
+    expect(await xorrisoReport(iso, '-find', '/ros/install/esp', '-type', 'f')).toMatch(/'\/ros\/install\/esp\/EFI\/BOOT\/BOOTX64\.EFI'\s*$/);
     expect(readFileSync(join(extracted, 'grub.cfg'), 'utf8')).toBe(input.installGrubConfig);
     expect(readFileSync(join(extracted, 'boot.img')).equals(readFileSync('/usr/lib/grub/i386-pc/boot.img'))).toBe(true);
     // The same code and environment as a disk's ESP and BIOS partition (sector 2048, 1 MiB) give the same bytes.
     const stage = join(root, 'install-pieces-stage');
     mkdirSync(stage);
     const env = { SOURCE_DATE_EPOCH: String(EPOCH), MTOOLS_SKIP_CHECK: '1' };
-    await makeDiskEfiLoader(join(stage, 'BOOTX64.EFI'), { stage, env });
-    expect(sha256(join(extracted, 'BOOTX64.EFI'))).toBe(sha256(join(stage, 'BOOTX64.EFI')));
+    const [loader] = await stageEspFiles({ medium: 'disk', stage, env });
+    expect(sha256(join(extracted, 'esp/EFI/BOOT/BOOTX64.EFI'))).toBe(sha256(loader!.source));
     const bios = await makeBiosBootCode({ stage, env, firstSector: 2048, sectors: 2048 });
     const core = readFileSync(join(extracted, 'core.img'));
     expect(core.equals(bios.coreImage)).toBe(true);
@@ -222,6 +225,31 @@ describe('hybrid ISO built with xorriso and grub-mkimage', () => {
     await execa('mcopy', ['-n', '-i', `${iso}@@${offset}`, '::/EFI/BOOT/BOOTX64.EFI', loader], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(readFileSync(loader).subarray(0, 2).toString('latin1')).toBe('MZ');
   });
+
+  it('with the image\'s signed chain: shim as the removable-media loader, the signed GRUB beside it, and its grub.cfg going on to the menu, on the ISO\'s ESP and in the installer\'s', async () => {
+    const chainDir = join(root, 'chain');
+    mkdirSync(chainDir);
+    const chain = { distro: 'debian' as const, shim: join(chainDir, 'shim'), grubDisk: join(chainDir, 'grub-disk'), grubCd: join(chainDir, 'grub-cd'), mokManager: join(chainDir, 'mm') };
+    for (const [role, path] of Object.entries(chain)) if (role !== 'distro') writeFileSync(path, `MZ stand-in ${role}\n`);
+    const signed = join(root, 'signed.iso');
+    await buildIso({ ...input, efiChain: chain, workDir: join(root, 'work-signed') }, signed);
+    const esp = gptEntries(readFileSync(signed)).find((e) => e.type === ESP_TYPE_GUID)!;
+    const fat = `${signed}@@${esp.firstLba * 512}`;
+    const read = async (path: string) => (await execa('mtype', ['-i', fat, `::/${path}`], { env: { MTOOLS_SKIP_CHECK: '1' } })).stdout;
+    expect(await read('EFI/BOOT/BOOTX64.EFI')).toBe('MZ stand-in shim');
+    expect(await read('EFI/BOOT/grubx64.efi')).toBe('MZ stand-in grubCd');
+    expect(await read('EFI/BOOT/mmx64.efi')).toBe('MZ stand-in mokManager');
+    // Debian's CD GRUB has /boot/grub built in as prefix: booted from a USB stick, that is this FAT image.
+    expect(await read('boot/grub/grub.cfg')).toContain(`search --no-floppy --set=root --label ${LABEL}\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg`);
+    const extracted = join(root, 'signed-install');
+    mkdirSync(extracted);
+    const names = ['EFI/BOOT/BOOTX64.EFI', 'EFI/BOOT/grubx64.efi', 'EFI/debian/grub.cfg'];
+    await execa('xorriso', ['-no_rc', '-osirrox', 'on', '-indev', signed, ...names.flatMap((n, i) => ['-extract', `/ros/install/esp/${n}`, join(extracted, String(i))])]);
+    expect(readFileSync(join(extracted, '0'), 'utf8')).toBe('MZ stand-in shim\n');
+    expect(readFileSync(join(extracted, '1'), 'utf8')).toBe('MZ stand-in grubDisk\n');
+    // Debian's disk GRUB reads /EFI/debian/grub.cfg on the partition it was loaded from: on to /grub/grub.cfg there.
+    expect(readFileSync(join(extracted, '2'), 'utf8')).toContain('set prefix=($root)/grub\nconfigfile $prefix/grub.cfg');
+  }, 240_000);
 
   it('is byte-identical when built twice with the same epoch, and differs with another epoch', async () => {
     // Same content, other file times (as after a fresh checkout or copy): must not matter.

@@ -5,22 +5,22 @@
  * the ESP. Both firmwares' code is always written, so a disk installed under
  * BIOS also boots under UEFI and the other way round (force_efi is moot).
  */
-import { open, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
 import { patchBootSector } from '../../disk/bios-boot.js';
-import { BIOS_PARTITION_FIRST_SECTOR } from '../../disk/layout.js';
+import { BIOS_PARTITION_FIRST_SECTOR, PARTITION_LABELS } from '../../disk/layout.js';
 import { UserError } from '../../errors.js';
-import { buildMcopyArgs, buildMmdArgs, espFatTypeArgs, ESP_DIRECTORIES, ESP_LOADER_PATH } from '../../tools/fat.js';
+import { buildFatTreeCommands, espFatTypeArgs, type FatFile } from '../../tools/fat.js';
 import type { NodeSystem } from '../system.js';
-import type { Medium } from './medium.js';
+import { MEDIUM_ESP_DIR, type Medium } from './medium.js';
 
 const SECTOR = 512;
 /** Where diskboot.img (the core image's first sector) keeps the LBA of the core image's second sector. */
 const BLOCKLIST_OFFSET = 0x1f4;
 /** The BIOS boot partition: 1 MiB (src/disk/layout.ts). */
 const BIOS_PARTITION_BYTES = 2 ** 20;
-/** Where grub.cfg lives on COS_GRUB (the prefix both GRUB images were made with). */
-const ESP_GRUB_DIR = '::/grub';
+/** Where grub.cfg lives on COS_GRUB (where every GRUB of the disk reads it). */
+const ESP_GRUB_CONFIG = 'grub/grub.cfg';
 
 /**
  * The medium's core image must have been patched for the BIOS partition at
@@ -58,7 +58,8 @@ export async function writeBiosBootCode(system: NodeSystem, diskPath: string, me
 /**
  * UEFI (and both firmwares' grub.cfg): a fresh FAT file system on the ESP,
  * filled with mtools as the disk builder fills its ESP image, so no vfat
- * mount is needed.
+ * mount is needed: the medium's esp/ tree (shim and the signed GRUB, or a
+ * GRUB ros-build made) and the disk's grub.cfg.
  */
 export async function writeEsp(system: NodeSystem, partitionPath: string, medium: Medium): Promise<void> {
   const device = join(system.root, partitionPath);
@@ -67,10 +68,18 @@ export async function writeEsp(system: NodeSystem, partitionPath: string, medium
     const result = await system.run(file, args, { env });
     if (result.code !== 0) throw new Error(`${[file, ...args].join(' ')} failed: ${result.output.trim() || `exit ${result.code}`}`);
   };
-  await run('mkfs.vfat', [...espFatTypeArgs(await readPartitionBytes(system, partitionPath)), '-n', 'COS_GRUB', device]);
-  await run('mmd', buildMmdArgs(device, [...ESP_DIRECTORIES, ESP_GRUB_DIR]));
-  await run('mcopy', buildMcopyArgs(device, medium.files.efiLoader, ESP_LOADER_PATH));
-  await run('mcopy', buildMcopyArgs(device, medium.files.grubConfig, `${ESP_GRUB_DIR}/grub.cfg`));
+  const files = [...(await listTree(join(medium.dir, MEDIUM_ESP_DIR))), { target: ESP_GRUB_CONFIG, source: medium.files.grubConfig }];
+  await run('mkfs.vfat', [...espFatTypeArgs(await readPartitionBytes(system, partitionPath)), '-n', PARTITION_LABELS.efi, device]);
+  for (const { tool, args } of buildFatTreeCommands(device, files)) await run(tool, args);
+}
+
+/** Every file under `dir`, by its path relative to it. */
+async function listTree(dir: string): Promise<FatFile[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => {
+    const source = join(entry.parentPath ?? entry.path, entry.name);
+    return { target: relative(dir, source), source };
+  });
 }
 
 /** The partition's size from sysfs (a kept layout's ESP may be smaller than a new one's); 0 when sysfs does not say. */

@@ -4,20 +4,10 @@
  * installs. blkid probes each partition itself (-p), so the answer does not
  * depend on udev having seen the disk yet.
  */
-import { BIOS_PARTITION_FIRST_SECTOR, minimumSizes, formatSize, type PartitionRole } from '../../disk/layout.js';
+import { BIOS_PARTITION_FIRST_SECTOR, minimumSizes, formatSize, PARTITION_LABELS, type PartitionRole } from '../../disk/layout.js';
 import { UserError } from '../../errors.js';
 import type { NodeSystem } from '../system.js';
 import { listPartitions, type BlockDevice, type PartitionDevice } from './devices.js';
-
-/** The name each role carries: the GPT name for BIOS (it has no filesystem), the filesystem label for the rest. */
-export const ROLE_LABELS: Readonly<Record<PartitionRole, string>> = {
-  bios: 'BIOS',
-  efi: 'COS_GRUB',
-  oem: 'COS_OEM',
-  recovery: 'COS_RECOVERY',
-  state: 'COS_STATE',
-  persistent: 'COS_PERSISTENT',
-};
 
 export type ExistingLayout = Record<PartitionRole, PartitionDevice>;
 
@@ -48,7 +38,7 @@ export async function findExistingLayout(system: NodeSystem, disk: BlockDevice):
   const probed = await probePartitions(system, disk);
   const layout: Partial<ExistingLayout> = {};
   const missing: string[] = [];
-  for (const [role, label] of Object.entries(ROLE_LABELS) as Array<[PartitionRole, string]>) {
+  for (const [role, label] of Object.entries(PARTITION_LABELS) as Array<[PartitionRole, string]>) {
     const found = probed.find((p) => (role === 'bios' ? p.partLabel : p.label) === label);
     if (found) layout[role] = found;
     else missing.push(label);
@@ -58,7 +48,7 @@ export async function findExistingLayout(system: NodeSystem, disk: BlockDevice):
 
 /** Whether a disk holds an installed system: a COS_STATE file system among its partitions. */
 export async function hasInstalledSystem(system: NodeSystem, disk: BlockDevice): Promise<boolean> {
-  return (await probePartitions(system, disk)).some((p) => p.label === ROLE_LABELS.state);
+  return (await probePartitions(system, disk)).some((p) => p.label === PARTITION_LABELS.state);
 }
 
 /**
@@ -84,7 +74,7 @@ export async function requireExistingLayout(system: NodeSystem, disk: BlockDevic
   for (const role of ['recovery', 'state'] as const) {
     if (layout[role].sizeBytes < minimum[role]) {
       throw new UserError(
-        `${ROLE_LABELS[role]} on ${disk.path} has ${formatSize(layout[role].sizeBytes)}; this image needs at least ${formatSize(minimum[role])} there`,
+        `${PARTITION_LABELS[role]} on ${disk.path} has ${formatSize(layout[role].sizeBytes)}; this image needs at least ${formatSize(minimum[role])} there`,
         'install without no_format, which sizes the partitions for this image',
       );
     }

@@ -21,13 +21,17 @@ export const MEDIUM_FILES = {
   squashfs: 'LiveOS/squashfs.img',
   kernel: 'boot/vmlinuz',
   initrd: 'boot/initrd',
-  efiLoader: 'ros/install/BOOTX64.EFI',
+  /** The first of the ESP's files under ros/install/esp/ (all of them are copied): what firmware starts. */
+  efiLoader: 'ros/install/esp/EFI/BOOT/BOOTX64.EFI',
   coreImage: 'ros/install/core.img',
   bootImage: 'ros/install/boot.img',
   grubConfig: 'ros/install/grub.cfg',
 } as const;
 
 export type MediumFile = keyof typeof MEDIUM_FILES;
+
+/** The ESP's files on the medium, by their path on the ESP (INSTALL_ESP_DIR of disk-boot.ts). */
+export const MEDIUM_ESP_DIR = 'ros/install/esp';
 
 export interface Medium {
   dir: string;

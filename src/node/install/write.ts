@@ -7,7 +7,7 @@
 import { chmod, copyFile, mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { formatSize, type DiskLayout, type PartitionRole } from '../../disk/layout.js';
+import { formatSize, PARTITION_LABELS, type DiskLayout, type PartitionRole } from '../../disk/layout.js';
 import { IMAGE_FILES, slotDir, type SlotName } from '../../disk/slots.js';
 import { buildMke2fsArgs } from '../../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../../tools/sgdisk.js';
@@ -39,9 +39,9 @@ export async function writeInstall(system: NodeSystem, plan: InstallPlan, progre
   try {
     const devices = plan.layout ? await partitionDisk(system, plan.disk, plan.layout, progress) : mapExistingDevices(plan);
     if (plan.layout) await makeFileSystems(system, plan.layout, devices, progress);
-    const oem = await mounts.mount(devices.oem, 'COS_OEM');
-    const recovery = await mounts.mount(devices.recovery, 'COS_RECOVERY');
-    const state = await mounts.mount(devices.state, 'COS_STATE');
+    const oem = await mounts.mount(devices.oem, PARTITION_LABELS.oem);
+    const recovery = await mounts.mount(devices.recovery, PARTITION_LABELS.recovery);
+    const state = await mounts.mount(devices.state, PARTITION_LABELS.state);
     const dirs = { recovery, state };
     for (const { role, slots } of ROLES_WITH_IMAGES) {
       // no_format: the old images (and any swap journal or transition image beside them) go; the partition stays.

@@ -19,7 +19,7 @@ import type { ArtifactOutput } from './iso.js';
 import { diskCmdline } from './cmdline.js';
 
 /** Bump when the disk layout, its GRUB or the way partitions are written changes. */
-const DISK_FORMAT_VERSION = 1;
+const DISK_FORMAT_VERSION = 2;
 
 export interface DiskOptions {
   /** Output path without extension; each format appends its own. */

@@ -11,7 +11,7 @@ import { keyOf, outputOf, type Step } from '../step.js';
 import { renderInstallGrubConfig, specCmdline } from './cmdline.js';
 
 /** Bump when the medium's layout or the xorriso/GRUB invocation changes. */
-const ISO_FORMAT_VERSION = 2;
+const ISO_FORMAT_VERSION = 3;
 
 export interface IsoOptions {
   outPath: string;
@@ -66,6 +66,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
           squashfsPath: rootfs.squashfsPath,
           kernelPath: rootfs.kernelPath,
           initrdPath: rootfs.initrdPath,
+          efiChain: rootfs.efiChain,
           volumeLabel,
           title: grub.title,
           cmdline: grub.cmdline,

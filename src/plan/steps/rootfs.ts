@@ -2,22 +2,24 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { ensureFreeSpace } from '../../fsutil/space.js';
 import { join } from 'node:path';
-import { buildRootfsImages, type RootfsArtifacts } from '../../artifacts/squashfs.js';
+import { buildRootfsImages, readSignedEfiChain, type RootfsArtifacts } from '../../artifacts/squashfs.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey, shortKey } from '../keys.js';
 import { keyOf, outputOf, type Step } from '../step.js';
 import type { ImageOutput } from './base.js';
 
-/** Bump when the export filter changes what ends up in the rootfs. */
-const FILTER_VERSION = 2;
+/** Bump when the export filter changes what ends up in the rootfs (3: the signed EFI chain is captured too). */
+const FILTER_VERSION = 3;
 
 function rootfsDir(env: BuildEnv, key: string): string {
   return join(env.cacheDir, 'rootfs', shortKey(key));
 }
 
-function cachedRootfs(dir: string): RootfsArtifacts | undefined {
+async function cachedRootfs(dir: string): Promise<RootfsArtifacts | undefined> {
   const files = { squashfsPath: join(dir, 'rootfs.squashfs'), kernelPath: join(dir, 'vmlinuz'), initrdPath: join(dir, 'initrd') };
-  return Object.values(files).every((path) => existsSync(path)) ? { ...files, kernelVersion: 'cached' } : undefined;
+  if (!Object.values(files).every((path) => existsSync(path))) return undefined;
+  const efiChain = await readSignedEfiChain(dir);
+  return { ...files, kernelVersion: 'cached', ...(efiChain ? { efiChain } : {}) };
 }
 
 /** The image's filesystem as a squashfs, plus its kernel and initramfs. */
@@ -33,13 +35,13 @@ export function createRootfsStep(env: BuildEnv, imageStep: string): Step {
     needs: [imageStep],
     async probe(state) {
       const key = keyFor(keyOf(state, imageStep));
-      return { key, cached: Boolean(key && cachedRootfs(rootfsDir(env, key))), summary: `squashfs ${label}` };
+      return { key, cached: Boolean(key && (await cachedRootfs(rootfsDir(env, key)))), summary: `squashfs ${label}` };
     },
     async run(state) {
       const key = keyFor(keyOf(state, imageStep));
       if (!key) throw new Error('internal: rootfs step has no image key');
       const dir = rootfsDir(env, key);
-      const cached = cachedRootfs(dir);
+      const cached = await cachedRootfs(dir);
       if (cached) return { output: cached, detail: dir };
       const image = outputOf<ImageOutput>(state, imageStep);
       // A compressed rootfs is at most about half the image; the kernel and initramfs are copied out beside it.

@@ -50,6 +50,22 @@ describe('locateFirmware', () => {
     expect(await locateFirmware('uefi', { root })).toEqual({ firmware: 'uefi', code: join(root, 'usr/share/ovmf/OVMF.fd') });
   });
 
+  it('finds the Secure Boot build with Microsoft\'s keys, or one\'s own variable store', async () => {
+    await touch('usr/share/OVMF/OVMF_CODE_4M.fd', 'usr/share/OVMF/OVMF_VARS_4M.fd', 'usr/share/OVMF/OVMF_CODE_4M.secboot.fd', 'usr/share/OVMF/OVMF_VARS_4M.ms.fd', 'keys/my-vars.fd');
+    expect(await locateFirmware('uefi-secure', { root })).toEqual({
+      firmware: 'uefi-secure',
+      code: join(root, 'usr/share/OVMF/OVMF_CODE_4M.secboot.fd'),
+      vars: join(root, 'usr/share/OVMF/OVMF_VARS_4M.ms.fd'),
+    });
+    expect(await locateFirmware('uefi-secure', { root, secureVars: join(root, 'keys/my-vars.fd') })).toMatchObject({ vars: join(root, 'keys/my-vars.fd') });
+    await expect(locateFirmware('uefi-secure', { root, secureVars: join(root, 'keys/missing.fd') })).rejects.toThrow(/missing\.fd cannot be read/);
+  });
+
+  it('says which files Secure Boot needs when OVMF has only the plain build', async () => {
+    await touch('usr/share/OVMF/OVMF_CODE_4M.fd', 'usr/share/OVMF/OVMF_VARS_4M.fd');
+    await expect(locateFirmware('uefi-secure', { root })).rejects.toThrow(/OVMF built for Secure Boot \(OVMF_CODE_4M\.secboot\.fd/);
+  });
+
   it('explains how to install OVMF when it is missing', async () => {
     const error = await locateFirmware('uefi', { root }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UserError);

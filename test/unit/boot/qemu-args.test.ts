@@ -117,6 +117,15 @@ describe('buildQemuArgs', () => {
     expect(args).not.toContain('-bios');
   });
 
+  it('enforces Secure Boot with SMM and a secure flash, and never without a variable store', () => {
+    const args = buildQemuArgs({ ...iso, firmware: 'uefi-secure', ovmfCode: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', ovmfVars: '/tmp/run/OVMF_VARS.fd' });
+    expect(valuesOf(args, '-machine')).toEqual(['q35,smm=on']);
+    expect(valuesOf(args, '-global')).toEqual(['driver=cfi.pflash01,property=secure,value=on']);
+    expect(valuesOf(args, '-drive')[0]).toBe('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd');
+    expect(valuesOf(buildQemuArgs({ ...iso, firmware: 'uefi', ovmfCode: 'c', ovmfVars: 'v' }), '-machine')).toEqual(['q35']);
+    expect(() => buildQemuArgs({ ...iso, firmware: 'uefi-secure', ovmfCode: '/usr/share/ovmf/OVMF.fd' })).toThrow(/variable store/);
+  });
+
   it('loads a combined OVMF image with -bios when there is no vars file', () => {
     const args = buildQemuArgs({ ...iso, firmware: 'uefi', ovmfCode: '/usr/share/ovmf/OVMF.fd' });
     expect(valuesOf(args, '-bios')).toEqual(['/usr/share/ovmf/OVMF.fd']);

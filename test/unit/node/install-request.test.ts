@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { INSTALL_PIECES, INSTALL_PIECES_ISO_DIR } from '../../../src/artifacts/disk-boot.js';
+import { INSTALL_ESP_DIR, INSTALL_PIECES, INSTALL_PIECES_ISO_DIR } from '../../../src/artifacts/disk-boot.js';
 import { ISO_LAYOUT } from '../../../src/artifacts/iso.js';
 import { minimumDiskBytes, planDiskLayout } from '../../../src/disk/layout.js';
 import { UserError } from '../../../src/errors.js';
 import { toInstallOptions } from '../../../src/node/install/command.js';
 import { installSystem, type InstallIo, type InstallOptions } from '../../../src/node/install/index.js';
-import { MEDIUM_FILES } from '../../../src/node/install/medium.js';
+import { MEDIUM_ESP_DIR, MEDIUM_FILES } from '../../../src/node/install/medium.js';
+import { REMOVABLE_LOADER } from '../../../src/artifacts/esp.js';
 import { resolveInstallRequest } from '../../../src/node/install/request.js';
 import { FRESH_GRUBENV } from '../../../src/node/install/write.js';
 import { createRecordingSystem, createTestRoot, GiB, MiB, writeMedium, type TestRoot } from './install-root.js';
@@ -63,6 +64,8 @@ describe('resolveInstallRequest', () => {
     for (const role of Object.keys(INSTALL_PIECES) as Array<keyof typeof INSTALL_PIECES>) {
       expect(`/${MEDIUM_FILES[role]}`).toBe(`${INSTALL_PIECES_ISO_DIR}/${INSTALL_PIECES[role]}`);
     }
+    expect(`/${MEDIUM_ESP_DIR}`).toBe(`${INSTALL_PIECES_ISO_DIR}/${INSTALL_ESP_DIR}`);
+    expect(MEDIUM_FILES.efiLoader).toBe(`${MEDIUM_ESP_DIR}/${REMOVABLE_LOADER}`);
   });
 });
 
@@ -169,7 +172,7 @@ describe('installSystem refuses, before running anything', () => {
     test.addDisk('vda', { bytes: DISK_BYTES, dev: '253:0' });
     const { rmSync } = await import('node:fs');
     rmSync(join(test.root, 'run/initramfs/live/ros'), { recursive: true });
-    const error = await refuse({ device: '/dev/vda' }, /lacks \/ros\/install\/BOOTX64\.EFI, .*\/ros\/install\/grub\.cfg/);
+    const error = await refuse({ device: '/dev/vda' }, /lacks \/ros\/install\/esp\/EFI\/BOOT\/BOOTX64\.EFI, .*\/ros\/install\/grub\.cfg/);
     expect(error.hint).toMatch(/built without the installer's boot pieces/);
   });
 
@@ -222,7 +225,7 @@ describe('installSystem in automatic mode', () => {
       'wipefs', 'sgdisk', 'partx', 'udevadm',
       'mkfs.ext4', 'mkfs.ext4', 'mkfs.ext4', 'mkfs.ext4',
       'mount', 'mount', 'mount',
-      'mkfs.vfat', 'mmd', 'mcopy', 'mcopy',
+      'mkfs.vfat', 'mmd', 'mcopy', 'mcopy', 'mcopy', 'mcopy',
       'sync', 'umount', 'umount', 'umount',
       'systemctl',
     ]);
@@ -236,8 +239,12 @@ describe('installSystem in automatic mode', () => {
     expect(args('mount')).toEqual(['COS_OEM', 'COS_RECOVERY', 'COS_STATE'].map((label, i) => `-t ext4 ${at(`dev/vda${i + 3}`)} ${at(`run/ros/install/${label}`)}`));
     // The planned ESP (64 MiB) is big enough for FAT32, which UEFI asks of fixed disks.
     expect(args('mkfs.vfat')).toEqual([`-F 32 -S 512 -s 1 -n COS_GRUB ${at('dev/vda2')}`]);
+    // The medium's ESP tree as it is, and the disk's menu, in a fixed order.
+    expect(args('mmd')).toEqual([`-i ${at('dev/vda2')} ::/EFI ::/EFI/BOOT ::/EFI/debian ::/grub`]);
     expect(args('mcopy')).toEqual([
-      `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/BOOTX64.EFI')} ::/EFI/BOOT/BOOTX64.EFI`,
+      `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/esp/EFI/BOOT/BOOTX64.EFI')} ::/EFI/BOOT/BOOTX64.EFI`,
+      `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/esp/EFI/BOOT/grubx64.efi')} ::/EFI/BOOT/grubx64.efi`,
+      `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/esp/EFI/debian/grub.cfg')} ::/EFI/debian/grub.cfg`,
       `-i ${at('dev/vda2')} ${at('run/initramfs/live/ros/install/grub.cfg')} ::/grub/grub.cfg`,
     ]);
     expect(system.runs.find((r) => r.file === 'mcopy')!.options?.env?.MTOOLS_SKIP_CHECK).toBe('1');

@@ -69,7 +69,10 @@ export function writeMedium(test: TestRoot, imageBytes = 3 * MiB): void {
   test.write('run/initramfs/live/LiveOS/squashfs.img', Buffer.alloc(imageBytes - 2 * third, 1));
   test.write('run/initramfs/live/boot/vmlinuz', Buffer.alloc(third, 2));
   test.write('run/initramfs/live/boot/initrd', Buffer.alloc(third, 3));
-  test.write('run/initramfs/live/ros/install/BOOTX64.EFI', 'MZ loader');
+  // The ESP of an image with Debian's signed chain: shim, the signed GRUB, and the grub.cfg that GRUB reads.
+  test.write('run/initramfs/live/ros/install/esp/EFI/BOOT/BOOTX64.EFI', 'MZ shim');
+  test.write('run/initramfs/live/ros/install/esp/EFI/BOOT/grubx64.efi', 'MZ grub');
+  test.write('run/initramfs/live/ros/install/esp/EFI/debian/grub.cfg', 'configfile ($root)/grub/grub.cfg\n');
   test.write('run/initramfs/live/ros/install/core.img', patchCoreImage(Buffer.alloc(30 * 1024, 5), 2048, 2048));
   test.write('run/initramfs/live/ros/install/boot.img', Buffer.alloc(512, 6));
   test.write('run/initramfs/live/ros/install/grub.cfg', 'set timeout=1\n');

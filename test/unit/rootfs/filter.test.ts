@@ -8,6 +8,7 @@ import { scratchDirs } from '../../helpers/scratch.js';
 const scratch = scratchDirs();
 import { RootfsFilter } from '../../../src/rootfs/filter.js';
 import { classifyEntry, matchBootFile } from '../../../src/rootfs/rules.js';
+import { pickSignedEfiChain } from '../../../src/rootfs/signed-efi.js';
 
 /** A tar made by GNU tar with what a container export carries, filtered by RootfsFilter, extracted again. */
 async function filterTree(build: (root: string) => void) {
@@ -137,6 +138,23 @@ describe('rootfs rules', () => {
     expect(matchBootFile('boot/initrd-6.4.0-150600.23-default')).toEqual({ kind: 'initrd', version: '6.4.0-150600.23-default' });
     expect(matchBootFile('boot/initrd.img-6.1.0-9-amd64')).toEqual({ kind: 'initrd', version: '6.1.0-9-amd64' });
     expect(matchBootFile('boot/config-6.1.0-9-amd64')).toBeUndefined();
+  });
+
+  it('captures the distribution\'s signed EFI chain, and takes it only when shim and both GRUB images are there', () => {
+    expect(matchBootFile('usr/lib/shim/shimx64.efi.signed')).toEqual({ kind: 'efi', version: '' });
+    expect(matchBootFile('usr/lib/shim/shimx64.efi')).toBeUndefined();
+    const debian = ['usr/lib/shim/shimx64.efi.signed', 'usr/lib/shim/mmx64.efi.signed', 'usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed', 'usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed'];
+    expect(pickSignedEfiChain(debian.map((path) => ({ path })))).toEqual({
+      distro: 'debian',
+      shim: debian[0],
+      mokManager: debian[1],
+      grubDisk: debian[2],
+      grubCd: debian[3],
+    });
+    expect(pickSignedEfiChain(debian.filter((p) => !p.includes('gcdx64')).map((path) => ({ path })))).toBeUndefined();
+    // openSUSE has one GRUB for both.
+    const suse = ['usr/share/efi/x86_64/shim.efi', 'usr/share/efi/x86_64/grub.efi'].map((path) => ({ path }));
+    expect(pickSignedEfiChain(suse)).toMatchObject({ distro: 'opensuse', grubDisk: 'usr/share/efi/x86_64/grub.efi', grubCd: 'usr/share/efi/x86_64/grub.efi' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildMcopyLoaderArgs, buildMkfsVfatArgs, buildMmdArgs, espSizeKiB, fatVolumeId } from '../../../src/tools/fat.js';
+import { buildFatTreeCommands, buildMkfsVfatArgs, espSizeKiB, fatVolumeId } from '../../../src/tools/fat.js';
 
 describe('ESP image arguments', () => {
   it('creates the image file with a fixed volume id and no time-based values', () => {
@@ -13,9 +13,27 @@ describe('ESP image arguments', () => {
     expect(() => buildMkfsVfatArgs({ imagePath: 'x', sizeKiB: 1.5, volumeId: '00000000' })).toThrow(/size/);
   });
 
-  it('makes EFI before EFI/BOOT and copies the loader to the removable-media path', () => {
-    expect(buildMmdArgs('/w/efi.img')).toEqual(['-i', '/w/efi.img', '::/EFI', '::/EFI/BOOT']);
-    expect(buildMcopyLoaderArgs('/w/efi.img', '/w/BOOTX64.EFI')).toEqual(['-i', '/w/efi.img', '/w/BOOTX64.EFI', '::/EFI/BOOT/BOOTX64.EFI']);
+  it('makes every directory once, parents first, then copies the files in sorted order whatever order they came in', () => {
+    const files = [
+      { target: 'grub/grub.cfg', source: '/w/grub.cfg' },
+      { target: 'EFI/debian/grub.cfg', source: '/w/stub.cfg' },
+      { target: 'EFI/BOOT/grubx64.efi', source: '/w/grub.efi' },
+      { target: 'EFI/BOOT/BOOTX64.EFI', source: '/w/shim.efi' },
+    ];
+    const commands = buildFatTreeCommands('/w/efi.img', files);
+    expect(commands).toEqual(buildFatTreeCommands('/w/efi.img', [...files].reverse()));
+    expect(commands).toEqual([
+      { tool: 'mmd', args: ['-i', '/w/efi.img', '::/EFI', '::/EFI/BOOT', '::/EFI/debian', '::/grub'] },
+      { tool: 'mcopy', args: ['-i', '/w/efi.img', '/w/shim.efi', '::/EFI/BOOT/BOOTX64.EFI'] },
+      { tool: 'mcopy', args: ['-i', '/w/efi.img', '/w/grub.efi', '::/EFI/BOOT/grubx64.efi'] },
+      { tool: 'mcopy', args: ['-i', '/w/efi.img', '/w/stub.cfg', '::/EFI/debian/grub.cfg'] },
+      { tool: 'mcopy', args: ['-i', '/w/efi.img', '/w/grub.cfg', '::/grub/grub.cfg'] },
+    ]);
+  });
+
+  it('refuses a path that leaves the image or is absolute', () => {
+    expect(() => buildFatTreeCommands('/w/efi.img', [{ target: '../x', source: '/w/x' }])).toThrow(/invalid path/);
+    expect(() => buildFatTreeCommands('/w/efi.img', [{ target: '/EFI/x', source: '/w/x' }])).toThrow(/invalid path/);
   });
 
   it('derives the volume id from the label: stable per label, different across labels', () => {
