@@ -33,6 +33,9 @@ declare -A NEEDS=(
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
   [getfattr]=attr
+  # Secure Boot with your own keys: signing shim, GRUB and the kernel (ros-build --secure-boot-key)
+  [sbsign]=sbsigntool
+  [sbverify]=sbsigntool
   # the tests: the cloud stand-ins' discs (Azure's provisioning disc is UDF) and the OVA descriptor's check
   [genisoimage]=genisoimage
   [xmllint]=libxml2-utils
@@ -42,6 +45,7 @@ declare -A FILES=(
   [/usr/lib/grub/i386-pc/cdboot.img]=grub-pc-bin
   [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
   [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
+  [/usr/share/OVMF/OVMF_CODE_4M.secboot.fd]=ovmf
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -80,6 +80,8 @@ const failureRules: readonly FailureRule[] = [
   { label: 'maintenance shell', pattern: /Give root password for maintenance|Cannot open access to console, the root account is locked/ },
   { label: 'initramfs shell', pattern: /Dropping to a shell!|Unable to find a medium containing a live file system/ },
   { label: 'initramfs shell', pattern: /^\(initramfs\)\s*$/, prompt: true },
+  // OVMF with Secure Boot on, refusing the medium's loader: signed with a key its db does not hold (or not at all).
+  { label: 'the firmware refused the boot loader (Secure Boot: Access Denied)', pattern: /BdsDxe: failed to load Boot\S+ .*: Access Denied/ },
   { label: 'no bootable device', pattern: /No bootable device|BdsDxe: No bootable option/ },
   { label: 'firmware fell through to the UEFI shell', pattern: /UEFI Interactive Shell/ },
   { label: 'boot loader rescue shell', pattern: /^grub rescue>\s*$/, prompt: true },

@@ -14,6 +14,19 @@ import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
 import { dirname, join, resolve } from 'node:path';
 import { findSourceRevision } from '../outputs/revision.js';
 import { validateCloudConfig } from '../artifacts/iso.js';
+import { KEY_PASSWORD_ENV, resolveSigningKeys } from '../artifacts/sign-boot.js';
+
+interface SigningFlags {
+  secureBootKey?: string;
+  secureBootCert?: string;
+}
+
+/** The options that sign a medium's boot chain with the user's own key (iso and disk alike). */
+function addSigningOptions(command: Command): Command {
+  return command
+    .option('--secure-boot-key <file>', `add your signature to shim, GRUB and the kernel with this PEM key (an encrypted one opens with $${KEY_PASSWORD_ENV})`)
+    .option('--secure-boot-cert <file>', 'the PEM certificate of --secure-boot-key, as enrolled in the machines\' db (or MOK)');
+}
 
 export function registerBuildCommands(program: Command): void {
   addSpecOptions(
@@ -29,18 +42,19 @@ export function registerBuildCommands(program: Command): void {
   });
 
   addSpecOptions(
-    program
+    addSigningOptions(program
       .command('iso')
       .description('build the OS image (or use --image) and a hybrid BIOS/UEFI live ISO from it')
       .option('--image <name>', 'make the ISO from this image (built FROM the OS image) instead of building the spec')
       .option('--cloud-config <file>', 'embed this cloud-config on the medium (/ros/cloud-config.yaml)')
-      .option('--output <file>', 'ISO path (default: build/<artifacts.iso.name>)'),
-  ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; output?: string }) => {
+      .option('--output <file>', 'ISO path (default: build/<artifacts.iso.name>)')),
+  ).action(async (flags: SpecFlags & SigningFlags & { image?: string; cloudConfig?: string; output?: string }) => {
     // Checked before anything is built, as for disks.
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
+    const signing = await resolveSigningKeys(flags.secureBootKey, flags.secureBootCert);
     const env = await prepareEnv(flags);
     const outPath = flags.output ? resolve(flags.output) : join(env.outputDir, flags.image ? `${mediaName(flags.image)}.iso` : env.spec.iso.name);
-    const { state } = await runPlan(createIsoPlan(env, { outPath, cloudConfigPath, image: flags.image }), createReporter());
+    const { state } = await runPlan(createIsoPlan(env, { outPath, cloudConfigPath, signing, image: flags.image }), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const iso = outputOf<ArtifactOutput>(state, 'iso');
     const revision = await findSourceRevision(dirname(env.spec.specPath));
@@ -50,18 +64,19 @@ export function registerBuildCommands(program: Command): void {
   });
 
   addSpecOptions(
-    program
+    addSigningOptions(program
       .command('disk')
       .description('build the OS image (or use --image) and installed-system disk images: A/B squashfs, recovery, GRUB for BIOS and UEFI')
       .option('--image <name>', 'make the disks from this image (built FROM the OS image) instead of building the spec')
       .option('--cloud-config <file>', 'put this cloud-config on COS_OEM (/oem/cloud-config.yaml, mode 0600)')
       .option('--format <names>', `comma-separated formats: ${DISK_FORMAT_NAMES.join(', ')} (default: artifacts.disk.formats)`)
       .option('--size <size>', 'total disk size, e.g. 8GiB (default: artifacts.disk.size, else the smallest that fits)')
-      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)'),
-  ).action(async (flags: SpecFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
+      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)')),
+  ).action(async (flags: SpecFlags & SigningFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
+    const signing = await resolveSigningKeys(flags.secureBootKey, flags.secureBootCert);
     const env = await prepareEnv(flags);
-    const options = resolveDiskOptions(env, { ...flags, cloudConfigPath });
+    const options = resolveDiskOptions(env, { ...flags, cloudConfigPath, signing });
     // Every tool the disk and its formats need, before anything is built.
     await checkFormatTools([DISK_BUILDER, ...options.formats]);
     const { state } = await runPlan(createDiskPlan(env, options), createReporter());

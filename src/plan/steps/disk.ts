@@ -7,6 +7,7 @@ import { resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/ind
 import { parseSize } from '../../spec/load.js';
 import { mediaName } from '../../outputs/media-name.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
+import { signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
 import { planDiskLayout, type PartitionSizes } from '../../disk/layout.js';
 import { copyRawDisk } from '../../artifacts/formats/sparse-copy.js';
 import { ensureFreeSpace } from '../../fsutil/space.js';
@@ -26,6 +27,8 @@ export interface DiskOptions {
   basePath: string;
   formats: DiskFormat[];
   cloudConfigPath?: string;
+  /** Add the user's signature to the boot chain (Secure Boot with one's own keys). */
+  signing?: SigningKeys;
   totalBytes?: number;
   sizes: PartitionSizes;
 }
@@ -51,13 +54,14 @@ function planVariants(env: BuildEnv, formats: DiskFormat[]): Variant[] {
 /** The disk options a spec asks for, with the command line's overrides: shared by `ros-build disk` and prune. */
 export function resolveDiskOptions(
   env: BuildEnv,
-  flags: { image?: string; cloudConfigPath?: string; format?: string; size?: string; output?: string } = {},
+  flags: { image?: string; cloudConfigPath?: string; signing?: SigningKeys; format?: string; size?: string; output?: string } = {},
 ): DiskOptions & { image?: string } {
   const name = flags.image ? mediaName(flags.image) : env.spec.disk.name;
   return {
     basePath: flags.output ? resolve(flags.output) : join(env.outputDir, name),
     formats: resolveDiskFormats(flags.format ? [flags.format] : env.spec.disk.formats),
     cloudConfigPath: flags.cloudConfigPath,
+    signing: flags.signing,
     totalBytes: flags.size ? parseSize(flags.size, '--size') : env.spec.disk.sizeBytes,
     sizes: env.spec.disk.partitions,
     image: flags.image,
@@ -78,6 +82,7 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       grub: variants.map((v) => v.grubConfig),
       formats: options.formats.map((f) => f.name),
       cloudConfig: options.cloudConfigPath ? await readFile(options.cloudConfigPath, 'utf8') : undefined,
+      signedWith: options.signing?.certDigest,
       totalBytes: options.totalBytes,
       sizes: options.sizes,
       version: DISK_FORMAT_VERSION,
@@ -101,27 +106,32 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       if (!key) throw new Error('internal: disk step has no rootfs key');
       const cached = await current(key);
       if (cached) return { output: cached };
-      const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
-      const imageBytes = await measureImage(rootfs);
-      const layout = planDiskLayout({
-        imageBytes,
-        sizes: options.sizes,
-        totalBytes: options.totalBytes,
-        seed: `${options.basePath.replace(/^.*\//, '')}:${env.epoch}`,
-      });
-      const outDir = dirname(options.basePath);
-      await mkdir(outDir, { recursive: true });
       const workDir = join(env.cacheDir, 'disk-work');
       await mkdir(workDir, { recursive: true });
-      // A raw disk is sparse: the images written into it, not its size, is what it takes (times two while formats convert).
-      await ensureFreeSpace(workDir, 2 * (3 * imageBytes + 256 * 2 ** 20), 'the disk images');
       const logPath = logPathFor(env, 'disk');
-      const input = { rootfs, layout, cloudConfigPath: options.cloudConfigPath, epoch: env.epoch, workDir, logPath };
       const base = join(workDir, `base-${process.pid}.raw`);
       const variantRaw = join(workDir, `variant-${process.pid}.raw`);
-      const unregister = registerCleanup(() => Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true })]));
+      const signedDir = join(workDir, `signed-${process.pid}`);
+      const removeWork = () => Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true }), rm(signedDir, { recursive: true, force: true })]);
+      const unregister = registerCleanup(removeWork);
       const outputs: ArtifactOutput[] = [];
       try {
+        let rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
+        if (options.signing) {
+          await mkdir(signedDir);
+          rootfs = await signBootFiles(rootfs, options.signing, signedDir, logPath);
+        }
+        const imageBytes = await measureImage(rootfs);
+        const layout = planDiskLayout({
+          imageBytes,
+          sizes: options.sizes,
+          totalBytes: options.totalBytes,
+          seed: `${options.basePath.replace(/^.*\//, '')}:${env.epoch}`,
+        });
+        await mkdir(dirname(options.basePath), { recursive: true });
+        // A raw disk is sparse: the images written into it, not its size, is what it takes (times two while formats convert).
+        await ensureFreeSpace(workDir, 2 * (3 * imageBytes + 256 * 2 ** 20), 'the disk images');
+        const input = { rootfs, layout, cloudConfigPath: options.cloudConfigPath, epoch: env.epoch, workDir, logPath };
         await writeDiskBase(base, input);
         // Variants differ only in their ESP (each platform's command line): one raw disk per core, each taking the
         // variants in turn with its ESP rewritten, instead of a copy of the whole disk per variant.
@@ -140,12 +150,12 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
             }
           }
         }, () => (queue.length = 0));
+        outputs.sort((a, b) => options.formats.findIndex((f) => f.name === a.format) - options.formats.findIndex((f) => f.name === b.format));
+        return { output: outputs, detail: `${layout.sizeBytes / 2 ** 30} GiB, ${outputs.map((o) => o.format).join(', ')}${options.signing ? ', boot chain signed with your key' : ''}` };
       } finally {
         unregister();
-        await Promise.all([rm(base, { force: true }), rm(variantRaw, { force: true })]);
+        await removeWork();
       }
-      outputs.sort((a, b) => options.formats.findIndex((f) => f.name === a.format) - options.formats.findIndex((f) => f.name === b.format));
-      return { output: outputs, detail: `${layout.sizeBytes / 2 ** 30} GiB, ${outputs.map((o) => o.format).join(', ')}` };
     },
   };
 }

@@ -2,6 +2,8 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ensureFreeSpace } from '../../fsutil/space.js';
 import { buildIso } from '../../artifacts/iso.js';
+import { signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
+import { withScratchDir } from '../../fsutil/scratch.js';
 import { renderGrubConfig } from '../../artifacts/grub-config.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
 import { findCurrentOutput, recordOutput, type OutputRecord } from '../../outputs/record.js';
@@ -16,6 +18,8 @@ const ISO_FORMAT_VERSION = 3;
 export interface IsoOptions {
   outPath: string;
   cloudConfigPath?: string;
+  /** Add the user's signature to the boot chain (Secure Boot with one's own keys). */
+  signing?: SigningKeys;
 }
 
 export interface ArtifactOutput {
@@ -40,6 +44,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
       grubCfg: renderGrubConfig(grub),
       installGrubCfg: installGrubConfig,
       cloudConfig,
+      signedWith: options.signing?.certDigest,
       format: ISO_FORMAT_VERSION,
       epoch: env.epochFromEnv ? env.epoch : undefined,
     });
@@ -57,30 +62,40 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
       if (!key) throw new Error('internal: iso step has no rootfs key');
       const current = await findCurrentOutput(env.cacheDir, options.outPath, key);
       if (current) return { output: { path: options.outPath, format: 'iso', record: current } satisfies ArtifactOutput };
-      const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
-      const payload = await Promise.all([rootfs.squashfsPath, rootfs.kernelPath, rootfs.initrdPath].map(async (path) => (await stat(path)).size));
-      await mkdir(dirname(options.outPath), { recursive: true });
-      await ensureFreeSpace(dirname(options.outPath), payload.reduce((a, b) => a + b, 32 * 2 ** 20), 'the ISO');
-      await buildIso(
-        {
-          squashfsPath: rootfs.squashfsPath,
-          kernelPath: rootfs.kernelPath,
-          initrdPath: rootfs.initrdPath,
-          efiChain: rootfs.efiChain,
-          volumeLabel,
-          title: grub.title,
-          cmdline: grub.cmdline,
-          timeoutSeconds: grub.timeoutSeconds,
-          cloudConfigPath: options.cloudConfigPath,
-          installGrubConfig,
-          sourceDateEpoch: env.epoch,
-          workDir: join(env.cacheDir, 'iso-work'),
-          logPath: logPathFor(env, 'iso'),
-        },
-        options.outPath,
-      );
+      const built = outputOf<RootfsArtifacts>(state, 'rootfs');
+      const workDir = join(env.cacheDir, 'iso-work');
+      await mkdir(workDir, { recursive: true });
+      await withScratchDir(workDir, 'signed-', async (signedDir) => {
+        const rootfs = options.signing ? await signBootFiles(built, options.signing, signedDir, logPathFor(env, 'iso')) : built;
+        await writeIso(rootfs, workDir);
+      });
       const record = await recordOutput(env.cacheDir, options.outPath, key);
-      return { output: { path: options.outPath, format: 'iso', record } satisfies ArtifactOutput, detail: `${(record.size / 2 ** 20).toFixed(0)} MiB` };
+      return { output: { path: options.outPath, format: 'iso', record } satisfies ArtifactOutput, detail: `${(record.size / 2 ** 20).toFixed(0)} MiB${options.signing ? ', boot chain signed with your key' : ''}` };
     },
   };
+
+  /** The ISO at options.outPath from `rootfs` (the image's, or its boot files signed). */
+  async function writeIso(rootfs: RootfsArtifacts, workDir: string): Promise<void> {
+    const payload = await Promise.all([rootfs.squashfsPath, rootfs.kernelPath, rootfs.initrdPath].map(async (path) => (await stat(path)).size));
+    await mkdir(dirname(options.outPath), { recursive: true });
+    await ensureFreeSpace(dirname(options.outPath), payload.reduce((a, b) => a + b, 32 * 2 ** 20), 'the ISO');
+    await buildIso(
+      {
+        squashfsPath: rootfs.squashfsPath,
+        kernelPath: rootfs.kernelPath,
+        initrdPath: rootfs.initrdPath,
+        efiChain: rootfs.efiChain,
+        volumeLabel,
+        title: grub.title,
+        cmdline: grub.cmdline,
+        timeoutSeconds: grub.timeoutSeconds,
+        cloudConfigPath: options.cloudConfigPath,
+        installGrubConfig,
+        sourceDateEpoch: env.epoch,
+        workDir,
+        logPath: logPathFor(env, 'iso'),
+      },
+      options.outPath,
+    );
+  }
 }

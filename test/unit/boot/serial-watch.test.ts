@@ -187,6 +187,11 @@ describe('SerialWatcher', () => {
     expect(uefi.state.status).toBe('booting');
     uefi.feed('\x1b[0m\x1b[35m\x1b[40mUEFI Interactive Shell v2.2\r\n', 6);
     expect(uefi.state).toEqual({ status: 'failed', reason: 'firmware fell through to the UEFI shell: UEFI Interactive Shell v2.2' });
+
+    // Secure Boot refusing a loader signed with a key its db does not hold: said as such, not as "nothing to boot".
+    const secure = new SerialWatcher();
+    secure.feed('BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x3,0x0): Access Denied\r\n', 7);
+    expect(secure.state).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^the firmware refused the boot loader \(Secure Boot: Access Denied\)/) });
   });
 
   it('stops judging once the system is up', () => {
