@@ -21,7 +21,7 @@ import { DISK_FORMAT_NAMES } from '../artifacts/formats/index.js';
 import { execa } from 'execa';
 import { probePlan, runPlan, type StepTiming } from '../plan/runner.js';
 import { outputOf } from '../plan/step.js';
-import type { ArtifactOutput } from '../plan/steps/iso.js';
+import { resolveIsoOptions, type ArtifactOutput } from '../plan/steps/iso.js';
 import type { RootfsArtifacts } from '../artifacts/squashfs.js';
 import { createPlainReporter } from '../progress/reporter.js';
 import { loadSpec } from '../spec/load.js';
@@ -68,9 +68,8 @@ function prepareWorkspace(): Workspace {
 
 async function buildIso(specPath: string, overrides: SpecOverrides) {
   const env = createBuildEnv(await connectEngine(), loadSpec(specPath, overrides));
-  const outPath = join(env.outputDir, env.spec.iso.name);
   const started = performance.now();
-  const { state, timings } = await runPlan(createIsoPlan(env, { outPath }), quiet);
+  const { state, timings } = await runPlan(createIsoPlan(env, resolveIsoOptions(env)), quiet);
   for (const key of state.keys.values()) builtKeys.add(key);
   return {
     seconds: (performance.now() - started) / 1000,

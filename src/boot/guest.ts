@@ -20,7 +20,7 @@ import { detectAccelerator, QEMU_BINARY } from './accel.js';
 import { locateFirmware } from './firmware.js';
 import { assertArtifactFile, assertFormatMatches, defaultLogPath, inferBootMedium, unpackBootDisk, type BootMedium } from './medium.js';
 import { computePhases, type Phase } from './phases.js';
-import { buildQemuArgs, type Accelerator, type ArtifactKind, type DiskBus, type DiskFormat, type DriveOptions, type Firmware } from './qemu-args.js';
+import { buildQemuArgs, type Accelerator, type ArtifactKind, type DiskBus, type DriveOptions, type Firmware } from './qemu-args.js';
 import { QemuProcess, type BootEvent, type ExitStatus } from './qemu-process.js';
 import type { MarkerName, Markers } from './serial-watch.js';
 import { assertUsableKey, closeSharedConnection, DEFAULT_SSH_USER, runSsh, SSH_FAILED, waitForSsh, type CommandResult, type RunOptions, type SshTarget } from './ssh.js';

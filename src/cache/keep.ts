@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { createDiskPlan, createIsoPlan } from '../plan/create.js';
 import { resolveDiskOptions } from '../plan/steps/disk.js';
+import { resolveIsoOptions } from '../plan/steps/iso.js';
 import type { BuildEnv } from '../plan/env.js';
 import { probePlan } from '../plan/runner.js';
 import type { Plan } from '../plan/step.js';
 
 /** What the spec builds, as plans: add a plan here and prune keeps what it uses. */
 export function plansToKeep(env: BuildEnv): Plan[] {
-  return [createIsoPlan(env, { outPath: join(env.outputDir, env.spec.iso.name) }), createDiskPlan(env, resolveDiskOptions(env))];
+  return [createIsoPlan(env, resolveIsoOptions(env)), createDiskPlan(env, resolveDiskOptions(env))];
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { createBuildPlan, createIsoPlan } from '../plan/create.js';
+import { resolveIsoOptions } from '../plan/steps/iso.js';
 import { shortKey } from '../plan/keys.js';
 import { probePlan } from '../plan/runner.js';
 import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
@@ -14,7 +14,7 @@ export function registerPlanCommand(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (target: string, flags: SpecFlags & { json?: boolean }) => {
     const env = await prepareEnv(flags);
-    const plan = target === 'build' ? createBuildPlan(env) : createIsoPlan(env, { outPath: join(env.outputDir, env.spec.iso.name) });
+    const plan = target === 'build' ? createBuildPlan(env) : createIsoPlan(env, resolveIsoOptions(env));
     const rows = await probePlan(plan);
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ spec: env.spec, steps: rows }, null, 2)}\n`);

@@ -1,5 +1,6 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { mediaName } from '../../outputs/media-name.js';
 import { ensureFreeSpace } from '../../fsutil/space.js';
 import { buildIso } from '../../artifacts/iso.js';
 import { signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
@@ -20,6 +21,12 @@ export interface IsoOptions {
   cloudConfigPath?: string;
   /** Add the user's signature to the boot chain (Secure Boot with one's own keys). */
   signing?: SigningKeys;
+}
+
+/** The ISO options a spec asks for, with the command line's overrides: shared by `ros-build iso`, `plan`, prune and the benchmark. */
+export function resolveIsoOptions(env: BuildEnv, flags: { image?: string; output?: string; cloudConfigPath?: string; signing?: SigningKeys } = {}): IsoOptions & { image?: string } {
+  const outPath = flags.output ? resolve(flags.output) : join(env.outputDir, flags.image ? `${mediaName(flags.image)}.iso` : env.spec.iso.name);
+  return { outPath, cloudConfigPath: flags.cloudConfigPath, signing: flags.signing, image: flags.image };
 }
 
 export interface ArtifactOutput {
