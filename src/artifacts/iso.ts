@@ -50,7 +50,7 @@ export interface IsoInput {
   title: string;
   /** Extra kernel arguments (root=live:CDLABEL=<label> rd.live.image are always set). */
   cmdline: string;
-  /** A cloud-config to carry at /ros/cloud-config.yaml; must start with "#cloud-config". */
+  /** A cloud-config to carry at /ros/cloud-config.yaml, already checked with validateCloudConfig. */
   cloudConfigPath?: string;
   /**
    * The installed disk's grub.cfg (renderDiskGrubConfig): given, the ISO
@@ -148,7 +148,8 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
   const kernel = await requireFile(input.kernelPath, 'kernel');
   const initrd = await requireFile(input.initrdPath, 'initrd');
   const squashfs = await requireFile(input.squashfsPath, 'squashfs image');
-  const cloudConfig = input.cloudConfigPath === undefined ? undefined : await validateCloudConfig(input.cloudConfigPath);
+  // Checked against the schema by the caller (validateCloudConfig, before anything was built), as for disks.
+  const cloudConfig = input.cloudConfigPath === undefined ? undefined : await requireFile(input.cloudConfigPath, 'cloud-config file');
   const epoch = resolveSourceDateEpoch(input.sourceDateEpoch);
   const grubConfig = renderGrubConfig({
     title: input.title,
