@@ -125,8 +125,8 @@ describe('the system installed at the console', () => {
   });
 
   it('takes the typed key over SSH, boots clean, and its console asks for the password (no automatic login)', async () => {
-    const result = await guest.run('id -un; cat /run/ros/boot | head -1; sudo -n systemctl --failed --no-legend --plain | wc -l');
-    expect(result.stdout.trim()).toBe('rancher\nIMAGE=active\n0');
+    const result = await guest.run('id -un; cat /run/ros/boot | head -1; sudo -n systemctl --failed --no-legend --plain | wc -l; sudo -n ros status | grep ^firmware:');
+    expect(result.stdout.trim()).toBe('rancher\nIMAGE=active\n0\nfirmware: BIOS');
     const log = readFileSync(guest.logPath, 'utf8');
     expect(errorLines(lastDiskBoot(log))).toEqual([]);
     expect(log).not.toContain('automatic login');

@@ -71,6 +71,7 @@ describe('a machine that trusts only your key (OVMF with the snakeoil key as PK,
       await guest.waitForLogin();
       const sh = async (command: string) => (await guest.run(`sudo -n sh -c '${command}'`)).stdout.trim();
       expect(await sh('mokutil --sb-state')).toBe('SecureBoot enabled');
+      expect(await sh('ros status')).toMatch(/^firmware: UEFI, Secure Boot on$/m);
       // The firmware's db is the snakeoil certificate alone: what let shim in was your signature.
       const db = await sh('mokutil --db');
       expect(db).toContain('SnakeOil');

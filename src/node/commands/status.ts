@@ -21,8 +21,12 @@ export interface SlotChange {
   digest?: string;
 }
 
+/** How the firmware started this boot: BIOS, or UEFI with Secure Boot on or off. */
+export type FirmwareState = 'bios' | 'uefi' | 'uefi-secure';
+
 export interface NodeStatus {
   boot: BootState;
+  firmware: FirmwareState;
   slots: Partial<Record<SlotName, ImageIdentity>>;
   lastChange?: SlotChange;
   /** Boots of active and passive counted by GRUB and not yet seen coming up. */
@@ -34,10 +38,22 @@ export interface NodeStatus {
 /** Boot assessment's record of the boots that came up (images/framework/…/boot-assessment). */
 const BOOT_HISTORY = 'var/lib/ros/boots';
 
+/** The SecureBoot variable of the EFI global namespace: 4 bytes of attributes, then 1 when Secure Boot is enforced. */
+const SECURE_BOOT_VARIABLE = 'sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c';
+
+/** The firmware this boot came through, from what the kernel shows of it. */
+export async function readFirmware(system: NodeSystem): Promise<FirmwareState> {
+  const efi = await readFile(join(system.root, 'sys/firmware/efi/fw_platform_size'), 'utf8').then(() => true, () => false);
+  if (!efi) return 'bios';
+  const secureBoot = await readFile(join(system.root, SECURE_BOOT_VARIABLE)).catch(() => Buffer.alloc(0));
+  return secureBoot[4] === 1 ? 'uefi-secure' : 'uefi';
+}
+
 /** The booted slot, each image's identity, the last slot change, whether this boot is a fallback. */
 export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   const boot = await readBootState(system.root);
-  if (!boot.slot) return { boot, slots: {} };
+  const firmware = await readFirmware(system);
+  if (!boot.slot) return { boot, firmware, slots: {} };
   const slots: NodeStatus['slots'] = {};
   let lastChange: SlotChange | undefined;
   const state = { knownMount: bootMountOf(boot, STATE_LABEL) };
@@ -64,7 +80,7 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   const grubEnv = await readGrubEnv(system);
   const tries = { active: Number(grubEnv.active_tries || 0), passive: Number(grubEnv.passive_tries || 0) };
   const history = await readFile(join(system.root, BOOT_HISTORY), 'utf8').catch(() => '');
-  return { boot, slots, lastChange, tries, recentBoots: history.trim().split('\n').filter(Boolean).slice(-5) };
+  return { boot, firmware, slots, lastChange, tries, recentBoots: history.trim().split('\n').filter(Boolean).slice(-5) };
 }
 
 function describeBoot(boot: BootState): string {
@@ -74,9 +90,12 @@ function describeBoot(boot: BootState): string {
   return `booted: ${boot.slot}${attempt} (FALLBACK: the ${boot.failed.join(' and ')} image${boot.failed.length > 1 ? 's' : ''} did not boot)`;
 }
 
+const FIRMWARE_TEXT: Record<FirmwareState, string> = { bios: 'BIOS', uefi: 'UEFI, Secure Boot off', 'uefi-secure': 'UEFI, Secure Boot on' };
+
 export function renderStatus(status: NodeStatus): string {
-  if (!status.boot.slot) return 'booted: live medium (not an installed system)\n';
-  const lines = [describeBoot(status.boot)];
+  const firmware = `firmware: ${FIRMWARE_TEXT[status.firmware]}`;
+  if (!status.boot.slot) return `booted: live medium (not an installed system)\n${firmware}\n`;
+  const lines = [describeBoot(status.boot), firmware];
   if (status.tries) {
     const count = (slot: 'active' | 'passive') => `${slot} ${status.tries![slot]} of ${BOOT_TRIES}${status.tries![slot] >= BOOT_TRIES ? ' (passed over until an upgrade or a rollback)' : ''}`;
     lines.push(`boot tries: ${count('active')}, ${count('passive')}`);

@@ -2,13 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBootState } from '../../../src/node/boot-state.js';
-import { renderStatus, type NodeStatus } from '../../../src/node/commands/status.js';
+import { readFirmware, renderStatus, type NodeStatus } from '../../../src/node/commands/status.js';
 import { scratchDirs } from '../../helpers/scratch.js';
 
 const scratch = scratchDirs();
 
 const identity = { image: 'rancher/os2:v2', version: 'v2' };
-const base: NodeStatus = { boot: { slot: 'active', try: 1, fallback: false, failed: [] }, slots: { active: identity, passive: identity, recovery: identity }, tries: { active: 1, passive: 0 } };
+const base: NodeStatus = { boot: { slot: 'active', try: 1, fallback: false, failed: [] }, firmware: 'uefi-secure', slots: { active: identity, passive: identity, recovery: identity }, tries: { active: 1, passive: 0 } };
 
 describe('readBootState', () => {
   it("reads what the initramfs wrote, its '…' quoting included", async () => {
@@ -26,12 +26,31 @@ describe('readBootState', () => {
   });
 });
 
+describe('readFirmware', () => {
+  it('tells BIOS, UEFI, and UEFI with Secure Boot enforced apart, from sysfs', async () => {
+    const root = scratch('ros-firmware-');
+    const system = { root } as Parameters<typeof readFirmware>[0];
+    expect(await readFirmware(system)).toBe('bios');
+    mkdirSync(join(root, 'sys/firmware/efi/efivars'), { recursive: true });
+    writeFileSync(join(root, 'sys/firmware/efi/fw_platform_size'), '64\n');
+    expect(await readFirmware(system)).toBe('uefi');
+    const variable = join(root, 'sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c');
+    writeFileSync(variable, Buffer.from([6, 0, 0, 0, 0]));
+    expect(await readFirmware(system)).toBe('uefi');
+    writeFileSync(variable, Buffer.from([6, 0, 0, 0, 1]));
+    expect(await readFirmware(system)).toBe('uefi-secure');
+  });
+});
+
 describe('renderStatus', () => {
   it('names the image, its try, the counts and where persistent paths live', () => {
     const text = renderStatus(base);
     expect(text).toMatch(/^booted: active \(try 1 of 3\)$/m);
     expect(text).toMatch(/^boot tries: active 1 of 3, passive 0 of 3$/m);
     expect(text).toMatch(/^persistent: COS_PERSISTENT$/m);
+    expect(text).toMatch(/^firmware: UEFI, Secure Boot on$/m);
+    expect(renderStatus({ ...base, firmware: 'bios' })).toMatch(/^firmware: BIOS$/m);
+    expect(renderStatus({ ...base, boot: { fallback: false, failed: [] }, firmware: 'uefi' })).toBe('booted: live medium (not an installed system)\nfirmware: UEFI, Secure Boot off\n');
   });
 
   it('says why a boot is a fallback, and which images were passed over', () => {
