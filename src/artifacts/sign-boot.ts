@@ -40,6 +40,16 @@ export async function resolveSigningKeys(keyPath: string | undefined, certPath: 
   if (isEncrypted(key) && !process.env[KEY_PASSWORD_ENV]) {
     throw new UserError(`the Secure Boot key ${keyPath} is encrypted`, `set ${KEY_PASSWORD_ENV} to its passphrase`);
   }
+  // The pair must match: a chain signed with a key whose certificate is not the one enrolled boots nowhere.
+  const publicOf = async (args: string[], what: string, fix: string) =>
+    runCommand('openssl', args).catch((error: Error) => {
+      throw new UserError(`cannot read ${what}: ${error.message.split('\n').slice(-1)[0]}`, fix);
+    });
+  const fromCert = await publicOf(['x509', '-in', certPath, '-noout', '-pubkey'], `the certificate ${certPath}`, 'give a PEM X.509 certificate');
+  const fromKey = await publicOf(['pkey', '-in', keyPath, '-pubout', ...(isEncrypted(key) ? ['-passin', `env:${KEY_PASSWORD_ENV}`] : [])], `the key ${keyPath}`, `give its PEM private key${isEncrypted(key) ? `, and its passphrase in ${KEY_PASSWORD_ENV}` : ''}`);
+  if (fromCert.trim() !== fromKey.trim()) {
+    throw new UserError(`the Secure Boot key ${keyPath} is not the key of the certificate ${certPath}`, 'give the private key that belongs to the certificate enrolled in db (or MOK)');
+  }
   return { keyPath, certPath, certDigest: createHash('sha256').update(cert).digest('hex') };
 }
 
@@ -80,4 +90,10 @@ export async function signBootFiles(rootfs: RootfsArtifacts, keys: SigningKeys, 
   } finally {
     await rm(opened, { force: true });
   }
+}
+
+/** What a medium's build says of Secure Boot: signed with the user's key, or not possible with this image (it still builds). */
+export function secureBootNote(rootfs: RootfsArtifacts, signing: SigningKeys | undefined): string {
+  if (!rootfs.efiChain) return '; no Secure Boot: the image has no signed shim and GRUB (UEFI boots it with Secure Boot off)';
+  return signing ? ', boot chain signed with your key' : '';
 }

@@ -7,7 +7,7 @@ import { resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/ind
 import { parseSize } from '../../spec/load.js';
 import { mediaName } from '../../outputs/media-name.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
-import { signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
+import { secureBootNote, signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
 import { planDiskLayout, type PartitionSizes } from '../../disk/layout.js';
 import { copyRawDisk } from '../../artifacts/formats/sparse-copy.js';
 import { ensureFreeSpace } from '../../fsutil/space.js';
@@ -151,7 +151,7 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
           }
         }, () => (queue.length = 0));
         outputs.sort((a, b) => options.formats.findIndex((f) => f.name === a.format) - options.formats.findIndex((f) => f.name === b.format));
-        return { output: outputs, detail: `${layout.sizeBytes / 2 ** 30} GiB, ${outputs.map((o) => o.format).join(', ')}${options.signing ? ', boot chain signed with your key' : ''}` };
+        return { output: outputs, detail: `${layout.sizeBytes / 2 ** 30} GiB, ${outputs.map((o) => o.format).join(', ')}${secureBootNote(rootfs, options.signing)}` };
       } finally {
         unregister();
         await removeWork();

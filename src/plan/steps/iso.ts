@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { mediaName } from '../../outputs/media-name.js';
 import { ensureFreeSpace } from '../../fsutil/space.js';
 import { buildIso } from '../../artifacts/iso.js';
-import { signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
+import { secureBootNote, signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
 import { withScratchDir } from '../../fsutil/scratch.js';
 import { renderGrubConfig } from '../../artifacts/grub-config.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
@@ -77,7 +77,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
         await writeIso(rootfs, workDir);
       });
       const record = await recordOutput(env.cacheDir, options.outPath, key);
-      return { output: { path: options.outPath, format: 'iso', record } satisfies ArtifactOutput, detail: `${(record.size / 2 ** 20).toFixed(0)} MiB${options.signing ? ', boot chain signed with your key' : ''}` };
+      return { output: { path: options.outPath, format: 'iso', record } satisfies ArtifactOutput, detail: `${(record.size / 2 ** 20).toFixed(0)} MiB${secureBootNote(built, options.signing)}` };
     },
   };
 

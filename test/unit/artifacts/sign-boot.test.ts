@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +10,13 @@ const dir = mkdtempSync(join(tmpdir(), 'sign-boot-'));
 const cert = join(dir, 'db.pem');
 const key = join(dir, 'db.key');
 const encrypted = join(dir, 'encrypted.key');
-writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
-writeFileSync(encrypted, '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n');
+const otherKey = join(dir, 'other.key');
+// Real pairs from openssl: the check compares the certificate's public key with the key's.
+const makePair = (keyOut: string, certOut: string) =>
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=test db', '-keyout', keyOut, '-out', certOut], { stdio: 'ignore' });
+makePair(key, cert);
+makePair(otherKey, join(dir, 'other.pem'));
+execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', 'pass:right', '-out', encrypted]);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => delete process.env[KEY_PASSWORD_ENV]);
 
@@ -30,8 +35,11 @@ describe('the key pair that signs a medium\'s boot chain', () => {
     const error = await resolveSigningKeys(encrypted, cert).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).hint).toBe(`set ${KEY_PASSWORD_ENV} to its passphrase`);
-    process.env[KEY_PASSWORD_ENV] = 'x';
+    process.env[KEY_PASSWORD_ENV] = 'wrong';
+    await expect(resolveSigningKeys(encrypted, cert)).rejects.toThrow(/cannot read the key .*encrypted\.key/);
+    process.env[KEY_PASSWORD_ENV] = 'right';
     expect(await resolveSigningKeys(encrypted, cert)).toBeDefined();
+    await expect(resolveSigningKeys(otherKey, cert)).rejects.toThrow(/other\.key is not the key of the certificate .*db\.pem/);
   });
 
   it('needs an image that carries a signed shim', async () => {
