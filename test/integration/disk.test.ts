@@ -121,7 +121,9 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
     expect(stub).toContain('configfile $prefix/grub.cfg');
     const { stdout: grub } = await execa('mtype', ['-i', esp, '::/grub/grub.cfg'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(grub).toContain('root=ros:LABEL=COS_STATE ros.image=active');
-    expect(grub).toContain('set fallback="passive recovery"');
+    expect(grub).toContain('if [ "${default}" = active ]; then set fallback="1 2"');
+    // Those numbers are the entries' places: active, passive, recovery.
+    expect([...grub.matchAll(/^menuentry .* --id (\w+) \{$/gm)].map((m) => m[1]).slice(0, 3)).toEqual(['active', 'passive', 'recovery']);
     // The platform the disk was made for, from which the node picks its data sources.
     expect(grub).toContain(' ros.platform=raw');
     // GRUB's own parser accepts the whole script (boot assessment's counting included).

@@ -170,7 +170,7 @@ describe('hybrid ISO built with xorriso and grub-mkimage', () => {
     expect(sha256(join(extracted, 'vmlinuz'))).toBe(sha256(input.kernelPath));
     expect(readFileSync(join(extracted, 'cloud-config.yaml'), 'utf8')).toBe('#cloud-config\nhostname: ros-iso-test\n');
     const grubCfg = readFileSync(join(extracted, 'grub.cfg'), 'utf8');
-    expect(grubCfg).toContain(`\${linux} /boot/vmlinuz root=live:CDLABEL=${LABEL} rd.live.image rd.live.overlay.overlayfs=1 console=ttyS0,115200\n`);
+    expect(grubCfg).toContain(`if \${linux} /boot/vmlinuz root=live:CDLABEL=${LABEL} rd.live.image rd.live.overlay.overlayfs=1 console=ttyS0,115200; then\n`);
   });
 
   it('carries the installed disk\'s boot pieces in /ros/install/, made as the disk builder makes them', async () => {

@@ -50,9 +50,11 @@ describe('grub.cfg', () => {
     expect(live[0]).toBe("menuentry 'RancherOS live' --id live {");
     // Said on the console before booting: with quiet the kernel does not print its command line.
     expect(live).toContain('echo "Booting: root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200"');
-    expect(live.slice(-3)).toEqual([
-      '${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200',
+    // The initrd only after the kernel loaded (a refused kernel must fail the entry, not crash GRUB).
+    expect(live.slice(-4)).toEqual([
+      'if ${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200; then',
       '${initrd} /boot/initrd',
+      'fi',
       '}',
     ]);
     // The default entry is the first one.
@@ -62,9 +64,10 @@ describe('grub.cfg', () => {
   it('has an install entry: the live system with ros.install.automatic=true, after the default', () => {
     const install = entry(cfg, 'install');
     expect(install[0]).toBe("menuentry 'RancherOS live (install)' --id install {");
-    expect(install.slice(-3)).toEqual([
-      '${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 ros.install.automatic=true',
+    expect(install.slice(-4)).toEqual([
+      'if ${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 ros.install.automatic=true; then',
       '${initrd} /boot/initrd',
+      'fi',
       '}',
     ]);
     expect(cfg.indexOf('--id live {')).toBeLessThan(cfg.indexOf('--id install {'));
@@ -74,7 +77,7 @@ describe('grub.cfg', () => {
     const debug = entry(renderGrubConfig({ ...input, cmdline: `quiet ${input.cmdline}` }), 'live-debug');
     expect(debug[0]).toBe("menuentry 'RancherOS live (debug)' --id live-debug {");
     expect(debug[1]).toBe(
-      '${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 rd.debug systemd.log_level=debug',
+      'if ${linux} /boot/vmlinuz root=live:CDLABEL=ROS_LIVE rd.live.image rd.live.overlay.overlayfs=1 console=tty0 console=ttyS0,115200 rd.debug systemd.log_level=debug; then',
     );
     expect(debug[2]).toBe('${initrd} /boot/initrd');
   });
@@ -82,7 +85,7 @@ describe('grub.cfg', () => {
   it('does not HTML-escape and quotes the title for GRUB', () => {
     const out = renderGrubConfig({ ...input, title: `Tom's <OS> & "more"`, cmdline: 'a=<b> c="d e"' });
     expect(entry(out, 'live')[0]).toBe(`menuentry 'Tom'\\''s <OS> & "more"' --id live {`);
-    expect(entry(out, 'live').find((line) => line.startsWith('${linux} '))).toContain(' a=<b> c="d e"');
+    expect(entry(out, 'live').find((line) => line.startsWith('if ${linux} '))).toContain(' a=<b> c="d e"');
     expect(out).not.toContain('&amp;');
     expect(out).not.toContain('&lt;');
   });
