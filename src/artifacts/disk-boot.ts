@@ -18,6 +18,7 @@ import { patchCoreImage } from '../disk/bios-boot.js';
 import { BIOS_PARTITION_FIRST_SECTOR, BIOS_PARTITION_SECTORS } from '../disk/layout.js';
 import { runCommand } from '../exec/run.js';
 import type { SignedEfiChain } from '../rootfs/signed-efi.js';
+import type { FatFile } from '../tools/fat.js';
 import { buildBiosCoreImageArgs, DEFAULT_GRUB_LIB_DIR, renderEarlyConfig } from '../tools/grub-mkimage.js';
 import { ESP_LABEL, ESP_PREFIX, stageEspFiles } from './esp.js';
 
@@ -50,7 +51,7 @@ export async function makeBiosBootCode(
 }
 
 /** /ros/install/ for the ISO, made in `dir`: each file's path under /ros/install/ and where it is now. */
-export async function writeInstallPieces(dir: string, grubConfig: string, options: MakeOptions & { chain?: SignedEfiChain }): Promise<Array<{ target: string; source: string }>> {
+export async function writeInstallPieces(dir: string, grubConfig: string, options: MakeOptions & { chain?: SignedEfiChain }): Promise<FatFile[]> {
   const paths = {
     coreImage: join(dir, INSTALL_PIECES.coreImage),
     bootImage: join(dir, INSTALL_PIECES.bootImage),

@@ -16,13 +16,8 @@ import { join } from 'node:path';
 import { PARTITION_LABELS } from '../disk/layout.js';
 import { runCommand } from '../exec/run.js';
 import { SIGNED_GRUB_CONFIG, type SignedEfiChain } from '../rootfs/signed-efi.js';
+import type { FatFile } from '../tools/fat.js';
 import { buildDiskEfiImageArgs, buildEfiImageArgs, GRUB_PREFIX, renderEarlyConfig } from '../tools/grub-mkimage.js';
-
-/** One file of the ESP: `target` is its path inside, without a leading slash. */
-export interface EspFile {
-  target: string;
-  source: string;
-}
 
 /** The label of an installed disk's ESP, and where its grub.cfg (read by both firmwares' GRUB) lives on it. */
 export const ESP_LABEL = PARTITION_LABELS.efi;
@@ -42,7 +37,7 @@ export interface StageEspOptions {
 }
 
 /** The ESP's boot files (not the disk's grub.cfg), made or taken from the chain, in `options.stage`. */
-export async function stageEspFiles(options: StageEspOptions): Promise<EspFile[]> {
+export async function stageEspFiles(options: StageEspOptions): Promise<FatFile[]> {
   const { medium, chain, stage } = options;
   const label = medium === 'cd' ? requireLabel(options.label) : ESP_LABEL;
   const prefix = medium === 'cd' ? GRUB_PREFIX : ESP_PREFIX;
