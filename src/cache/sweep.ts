@@ -15,7 +15,7 @@
 import { rm } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { forgetOutputRecords } from '../outputs/record.js';
-import { collectInUseKeys, readInUse, removeStaleInUse } from './in-use.js';
+import { collectInUseKeys, readInUse, removeStaleInUse } from '../store/in-use.js';
 import { listCacheDirs, listCacheRecords, listContainerImageIds, listEngineImages, measureBytes } from './inventory.js';
 import { decidePrune, normalizeKey, sumOwnBytes, type CacheDir, type CacheRecord, type ImageVerdict, type KeepReason, type PruneScope } from './prune.js';
 

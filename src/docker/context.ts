@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, lstat, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { openFileDigests, type FileDigests } from '../cache/file-digests.js';
+import { openFileDigests, type FileDigests } from '../store/file-digests.js';
 
 /** Files this large enter the hash by their own SHA-256, which `digests` may remember. */
 const LARGE_FILE_BYTES = 2 ** 20;

@@ -1,4 +1,4 @@
-import { openInUseRecord } from '../cache/in-use.js';
+import { openInUseRecord } from '../store/in-use.js';
 import { registerCleanup } from '../cleanup.js';
 import { StepError, UserError } from '../errors.js';
 import type { Reporter } from '../progress/reporter.js';
@@ -14,7 +14,7 @@ export interface StepTiming {
  * Run the steps in order (they are listed topologically); each logs its time
  * and whether it came from cache. Every key is recorded as in use the moment
  * it is known, before the step looks at its cached output again in `run`, so
- * a concurrent `ros-build prune` keeps it (see src/cache/in-use.ts).
+ * a concurrent `ros-build prune` keeps it (see src/store/in-use.ts).
  */
 export async function runPlan(plan: Plan, report: Reporter): Promise<{ state: PlanState; timings: StepTiming[] }> {
   const state: PlanState = { keys: new Map(), outputs: new Map() };

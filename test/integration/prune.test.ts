@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultInUseDir } from '../../src/cache/in-use.js';
+import { defaultInUseDir } from '../../src/store/in-use.js';
 import { runCli, specFlags, testImage, testOutputDir } from '../helpers/cli.js';
 
 const cacheDir = join(testOutputDir, '.cache');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openFileDigests } from '../../cache/file-digests.js';
+import { openFileDigests } from '../../store/file-digests.js';
 import { buildLayer } from '../../docker/build.js';
 import { hashContext } from '../../docker/context.js';
 import { findImage } from '../../docker/engine.js';

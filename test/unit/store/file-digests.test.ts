@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openFileDigests } from '../../../src/cache/file-digests.js';
+import { openFileDigests } from '../../../src/store/file-digests.js';
 import { hashContext } from '../../../src/docker/context.js';
 import { scratchDirs } from '../../helpers/scratch.js';
 

@@ -11,7 +11,7 @@ import {
   parseInUseFileName,
   readInUse,
   removeStaleInUse,
-} from '../../../src/cache/in-use.js';
+} from '../../../src/store/in-use.js';
 import { runPlan } from '../../../src/plan/runner.js';
 import type { Step } from '../../../src/plan/step.js';
 
