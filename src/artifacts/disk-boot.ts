@@ -15,12 +15,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { patchCoreImage } from '../disk/bios-boot.js';
-import { BIOS_PARTITION_FIRST_SECTOR, BIOS_PARTITION_SECTORS } from '../disk/layout.js';
+import { BIOS_PARTITION_FIRST_SECTOR, BIOS_PARTITION_SECTORS, ESP_GRUB_PREFIX } from '../disk/layout.js';
 import { runCommand } from '../exec/run.js';
 import type { SignedEfiChain } from '../rootfs/signed-efi.js';
 import type { FatFile } from '../tools/fat.js';
 import { buildBiosCoreImageArgs, DEFAULT_GRUB_LIB_DIR, renderEarlyConfig } from '../tools/grub-mkimage.js';
-import { ESP_LABEL, ESP_PREFIX, stageEspFiles } from './esp.js';
+import { ESP_LABEL, stageEspFiles } from './esp.js';
 
 /** The files of /ros/install/ on the ISO, by role (src/node/install/medium.ts reads them), and the ESP's tree beside them. */
 export const INSTALL_PIECES = { coreImage: 'core.img', bootImage: 'boot.img', grubConfig: 'grub.cfg' } as const;
@@ -44,7 +44,7 @@ export async function makeBiosBootCode(
 ): Promise<{ bootImage: Buffer; coreImage: Buffer }> {
   const early = join(options.stage, 'disk-bios-early.cfg');
   const core = join(options.stage, 'disk-core.img');
-  await writeFile(early, renderEarlyConfig(ESP_LABEL, ESP_PREFIX));
+  await writeFile(early, renderEarlyConfig(ESP_LABEL, ESP_GRUB_PREFIX));
   await runCommand('grub-mkimage', buildBiosCoreImageArgs({ outputPath: core, earlyConfigPath: early }), { logPath: options.logPath, env: options.env });
   const bootImage = await readFile(join(DEFAULT_GRUB_LIB_DIR, 'i386-pc', 'boot.img'));
   return { bootImage, coreImage: patchCoreImage(await readFile(core), options.firstSector, options.sectors) };

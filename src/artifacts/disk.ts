@@ -21,7 +21,7 @@ import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
-import { deriveGuid, findPartition, SECTOR, type DiskLayout, type Partition } from '../disk/layout.js';
+import { deriveGuid, ESP_GRUB_CONFIG, findPartition, SECTOR, type DiskLayout, type Partition } from '../disk/layout.js';
 import { IMAGE_FILES, slotDir } from '../disk/slots.js';
 import { patchBootSector } from '../disk/bios-boot.js';
 import { buildMke2fsArgs } from '../tools/mke2fs.js';
@@ -29,7 +29,7 @@ import { buildSgdiskArgs } from '../tools/sgdisk.js';
 import { buildFatTreeCommands, buildMkfsVfatArgs, fatVolumeId } from '../tools/fat.js';
 import { withScratchDir } from '../fsutil/scratch.js';
 import { makeBiosBootCode } from './disk-boot.js';
-import { ESP_LABEL, ESP_PREFIX, stageEspFiles } from './esp.js';
+import { ESP_LABEL, stageEspFiles } from './esp.js';
 import type { RootfsArtifacts } from './squashfs.js';
 
 /** What writing the disk itself runs (before any format's conversion), with the Debian package of each. */
@@ -98,7 +98,7 @@ export async function writeEsp(rawPath: string, input: Pick<DiskInput, 'rootfs' 
     const files = await stageEspFiles({ medium: 'disk', chain: input.rootfs.efiChain, stage, logPath, env });
     const vfat = buildMkfsVfatArgs({ imagePath: image, sizeKiB: esp.sizeBytes / 1024, volumeId: fatVolumeId(ESP_LABEL), label: ESP_LABEL, fat32: true });
     await runCommand(await findTool('mkfs.vfat'), vfat, { logPath, env });
-    for (const { tool, args } of buildFatTreeCommands(image, [...files, { target: `${ESP_PREFIX.slice(1)}/grub.cfg`, source: cfg }])) await runCommand(tool, args, { logPath, env });
+    for (const { tool, args } of buildFatTreeCommands(image, [...files, { target: ESP_GRUB_CONFIG, source: cfg }])) await runCommand(tool, args, { logPath, env });
     await copyInto(rawPath, image, esp.firstSector * SECTOR);
   });
 }

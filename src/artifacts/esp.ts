@@ -13,20 +13,19 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PARTITION_LABELS } from '../disk/layout.js';
+import { ESP_GRUB_PREFIX, PARTITION_LABELS } from '../disk/layout.js';
 import { runCommand } from '../exec/run.js';
 import { SIGNED_GRUB_CONFIG, type SignedEfiChain } from '../rootfs/signed-efi.js';
 import type { FatFile } from '../tools/fat.js';
 import { buildDiskEfiImageArgs, buildEfiImageArgs, GRUB_PREFIX, renderEarlyConfig } from '../tools/grub-mkimage.js';
 
-/** The label of an installed disk's ESP, and where its grub.cfg (read by both firmwares' GRUB) lives on it. */
+/** The label of an installed disk's ESP. */
 export const ESP_LABEL = PARTITION_LABELS.efi;
-export const ESP_PREFIX = '/grub';
 
 export const REMOVABLE_LOADER = 'EFI/BOOT/BOOTX64.EFI';
 
 export interface StageEspOptions {
-  /** disk: an installed disk's ESP, whose menu is ESP_PREFIX/grub.cfg on it; cd: the ISO's, whose menu is on the ISO 9660 volume labelled `label`. */
+  /** disk: an installed disk's ESP, whose menu is ESP_GRUB_CONFIG on it; cd: the ISO's, whose menu is on the ISO 9660 volume labelled `label`. */
   medium: 'disk' | 'cd';
   label?: string;
   chain?: SignedEfiChain;
@@ -40,7 +39,7 @@ export interface StageEspOptions {
 export async function stageEspFiles(options: StageEspOptions): Promise<FatFile[]> {
   const { medium, chain, stage } = options;
   const label = medium === 'cd' ? requireLabel(options.label) : ESP_LABEL;
-  const prefix = medium === 'cd' ? GRUB_PREFIX : ESP_PREFIX;
+  const prefix = medium === 'cd' ? GRUB_PREFIX : ESP_GRUB_PREFIX;
   if (!chain) {
     const early = join(stage, `${medium}-efi-early.cfg`);
     const loader = join(stage, `${medium}-BOOTX64.EFI`);

@@ -23,6 +23,8 @@ export interface SigningKeys {
   certPath: string;
   /** SHA-256 of the certificate: what a medium's cache key depends on (the key itself never enters one). */
   certDigest: string;
+  /** The key is passphrase-protected: opened with $ROS_SECURE_BOOT_KEY_PASSWORD for sbsign. */
+  encrypted: boolean;
 }
 
 /** Check the pair the user gave before anything is built: both there, a PEM certificate, a key that opens. */
@@ -50,7 +52,7 @@ export async function resolveSigningKeys(keyPath: string | undefined, certPath: 
   if (fromCert.trim() !== fromKey.trim()) {
     throw new UserError(`the Secure Boot key ${keyPath} is not the key of the certificate ${certPath}`, 'give the private key that belongs to the certificate enrolled in db (or MOK)');
   }
-  return { keyPath, certPath, certDigest: createHash('sha256').update(cert).digest('hex') };
+  return { keyPath, certPath, certDigest: createHash('sha256').update(cert).digest('hex'), encrypted: isEncrypted(key) };
 }
 
 function isEncrypted(pem: string): boolean {
@@ -73,7 +75,7 @@ export async function signBootFiles(rootfs: RootfsArtifacts, keys: SigningKeys, 
   }
   let key = keys.keyPath;
   const opened = join(dir, 'key.pem');
-  if (isEncrypted(await readFile(keys.keyPath, 'utf8'))) {
+  if (keys.encrypted) {
     await runCommand('openssl', ['pkey', '-in', keys.keyPath, '-passin', `env:${KEY_PASSWORD_ENV}`, '-out', opened], { logPath });
     await chmod(opened, 0o600);
     key = opened;

@@ -90,6 +90,10 @@ export const PARTITION_LABELS: Readonly<Record<PartitionRole, string>> = {
   persistent: 'COS_PERSISTENT',
 };
 
+/** Where every GRUB of an installed disk (BIOS core image, UEFI loader, the signed GRUB's stub) reads its menu: on the ESP. */
+export const ESP_GRUB_PREFIX = '/grub';
+export const ESP_GRUB_CONFIG = `${ESP_GRUB_PREFIX.slice(1)}/grub.cfg`;
+
 const ROLES: ReadonlyArray<{ role: PartitionRole; name: string; filesystem: Filesystem; type: string }> = [
   { role: 'bios', name: PARTITION_LABELS.bios, filesystem: 'none', type: PARTITION_TYPES.bios },
   { role: 'efi', name: PARTITION_LABELS.efi, filesystem: 'vfat', type: PARTITION_TYPES.efi },

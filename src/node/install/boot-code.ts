@@ -8,7 +8,7 @@
 import { open, readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { patchBootSector } from '../../disk/bios-boot.js';
-import { BIOS_PARTITION_FIRST_SECTOR, PARTITION_LABELS } from '../../disk/layout.js';
+import { BIOS_PARTITION_FIRST_SECTOR, ESP_GRUB_CONFIG, PARTITION_LABELS } from '../../disk/layout.js';
 import { UserError } from '../../errors.js';
 import { buildFatTreeCommands, espFatTypeArgs, type FatFile } from '../../tools/fat.js';
 import type { NodeSystem } from '../system.js';
@@ -19,8 +19,6 @@ const SECTOR = 512;
 const BLOCKLIST_OFFSET = 0x1f4;
 /** The BIOS boot partition: 1 MiB (src/disk/layout.ts). */
 const BIOS_PARTITION_BYTES = 2 ** 20;
-/** Where grub.cfg lives on COS_GRUB (where every GRUB of the disk reads it). */
-const ESP_GRUB_CONFIG = 'grub/grub.cfg';
 
 /**
  * The medium's core image must have been patched for the BIOS partition at
