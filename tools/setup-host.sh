@@ -33,6 +33,8 @@ declare -A NEEDS=(
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
   [getfattr]=attr
+  # the unit tests set binary xattrs through Python's os.setxattr
+  [python3]=python3
   # Secure Boot with your own keys: signing shim, GRUB and the kernel (ros-build --secure-boot-key)
   [sbsign]=sbsigntool
   [sbverify]=sbsigntool
