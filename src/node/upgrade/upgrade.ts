@@ -21,8 +21,8 @@ export interface UpgradeOptions extends UpgradeRequest {
   reboot: boolean;
 }
 
-/** Room for a kernel and an initramfs beside the squashfs. */
-const BOOT_FILES_BYTES = 96 * 2 ** 20;
+/** Room for a kernel and an initramfs beside the squashfs (Debian's: 8 and 31 MiB). */
+const BOOT_FILES_BYTES = 64 * 2 ** 20;
 
 /**
  * Pull an image (checked first: signature, digest), write it beside the
@@ -54,8 +54,9 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
     for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
     await checkRoom(dir, label, check.compressedBytes);
     const transition = join(dir, TRANSITION_DIR);
-    const written = await writeImage(client, layers, transition, system.log).catch(async (error: Error) => {
+    const written = await writeImage(client, layers, transition, system.log).catch(async (error: NodeJS.ErrnoException) => {
       await rm(transition, { recursive: true, force: true });
+      if (error.code === 'ENOSPC') throw new Error(`${label} filled up while the new image was written; it was removed and nothing changed. Free space on ${label} or install with a larger ${label}`);
       throw error;
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
@@ -84,12 +85,17 @@ function describeWritten(slot: 'active' | 'recovery', boot: BootState, previous:
 /**
  * Refuse before writing when the new image cannot fit beside the ones kept
  * (harvester#7457: a transition image on a full partition corrupted an
- * upgrade). A squashfs comes out about as large as the image's compressed layers.
+ * upgrade). The squashfs (zstd) comes out a little smaller than the image's
+ * gzip layers, so those are the estimate, with no margin on top: the layout
+ * gives each image 25 % headroom already, and a 10 % margin here plus a
+ * generous allowance for the boot files came within a few tens of MiB of
+ * what COS_RECOVERY has beside one image. A write that still runs out of
+ * room is removed and says so.
  */
 async function checkRoom(dir: string, label: string, compressedBytes: number): Promise<void> {
   const fs = await statfs(dir);
   const free = fs.bavail * fs.bsize;
-  const needed = Math.ceil(compressedBytes * 1.1) + BOOT_FILES_BYTES;
+  const needed = compressedBytes + BOOT_FILES_BYTES;
   if (free < needed) {
     throw new Error(
       `not enough room on ${label}: ${formatBytes(free)} free, the new image needs about ${formatBytes(needed)} (${formatBytes(compressedBytes)} of compressed layers, plus kernel and initramfs); nothing was written. Free space on ${label} or install with a larger ${label}`,
