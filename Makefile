@@ -9,6 +9,9 @@ TIMEOUT ?= 420
 KEY     ?= cosign.key
 PUB     ?= $(basename $(KEY)).pub
 KEYLESS ?=
+# Where machines fetch the netboot files: qemu's user network reaches the host there, so `ros-build boot build/netboot`
+# serves and boots them as built; give your server's address for real machines (make netboot NETBOOT_URL=http://…).
+NETBOOT_URL ?= http://10.0.2.2:8080
 
 ROS_BUILD = node dist/cli.js
 # The integration and e2e tests start a second dockerd, add a network bridge and
@@ -18,7 +21,7 @@ SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profil
 SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
 
-.PHONY: all setup compile build iso disk smoke push sign verify keygen release test test-unit test-integration test-e2e bench bench-publish plan clean
+.PHONY: all setup compile build iso disk netboot smoke push sign verify keygen release test test-unit test-integration test-e2e bench bench-publish plan clean
 
 all: iso
 
@@ -50,6 +53,9 @@ iso: compile
 
 disk: compile
 	$(ROS_BUILD) disk $(SPEC_FLAGS)
+
+netboot: compile
+	$(ROS_BUILD) netboot $(SPEC_FLAGS) --url $(NETBOOT_URL)
 
 plan: compile
 	$(ROS_BUILD) plan $(SPEC_FLAGS)

@@ -5,6 +5,7 @@ import { registerBuildCommands } from './commands/build.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPruneCommand } from './commands/prune.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerPublishCommands, registerSigningCommands } from './commands/publish.js';
 import { installSignalHandlers, runCleanups } from './cleanup.js';
@@ -24,6 +25,7 @@ registerPublishCommands(program);
 registerSigningCommands(program);
 registerKeygenCommand(program);
 registerPruneCommand(program);
+registerServeCommand(program);
 registerConfigCommand(program);
 
 try {

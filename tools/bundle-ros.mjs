@@ -32,7 +32,8 @@ const upgradeOut = join(dirname(out), 'ros-upgrade.cjs');
 const separateUpgrade = {
   name: 'separate-upgrade',
   setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^\.\/upgrade\/index\.js$/ }, () => ({ path: './ros-upgrade.cjs', external: true }));
+    // From cli.ts (`ros upgrade`) and from the installer (`ros.install.image`): both load the one file beside the main one.
+    pluginBuild.onResolve({ filter: /^\.\.?\/upgrade\/index\.js$/ }, () => ({ path: './ros-upgrade.cjs', external: true }));
   },
 };
 

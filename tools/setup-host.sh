@@ -39,6 +39,8 @@ declare -A NEEDS=(
   [sbsign]=sbsigntool
   [sbverify]=sbsigntool
   # the tests: the cloud stand-ins' discs (Azure's provisioning disc is UDF) and the OVA descriptor's check
+  # the unit test reads the netboot medium archive with the reference cpio
+  [cpio]=cpio
   [genisoimage]=genisoimage
   [xmllint]=libxml2-utils
 )
@@ -48,6 +50,8 @@ declare -A FILES=(
   [/usr/lib/grub/x86_64-efi/linux.mod]=grub-efi-amd64-bin
   [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
   [/usr/share/OVMF/OVMF_CODE_4M.secboot.fd]=ovmf
+  # qemu's iPXE option ROM: the network boot test boots a NIC
+  [/usr/lib/ipxe/qemu/efi-virtio.rom]=ipxe-qemu
 )
 
 say() { printf 'setup: %s\n' "$*"; }

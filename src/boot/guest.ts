@@ -18,7 +18,9 @@ import { join, resolve } from 'node:path';
 import { registerCleanup } from '../cleanup.js';
 import { detectAccelerator, QEMU_BINARY } from './accel.js';
 import { locateFirmware } from './firmware.js';
-import { assertArtifactFile, assertFormatMatches, defaultLogPath, inferBootMedium, unpackBootDisk, type BootMedium } from './medium.js';
+import { serveNetbootDir, type NetbootServing } from './netboot-serve.js';
+import type { RequestLog } from '../serve/static-server.js';
+import { assertArtifact, assertFormatMatches, defaultLogPath, inferBootMedium, unpackBootDisk, type BootMedium } from './medium.js';
 import { computePhases, type Phase } from './phases.js';
 import { buildQemuArgs, type Accelerator, type ArtifactKind, type DiskBus, type DriveOptions, type Firmware } from './qemu-args.js';
 import { QemuProcess, type BootEvent, type ExitStatus } from './qemu-process.js';
@@ -35,9 +37,9 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const DEFAULT_SSH_TIMEOUT_SECONDS = 180;
 
 export interface GuestOptions {
-  /** The ISO or disk image. */
+  /** The ISO or disk image, or a netboot directory (served to the guest when its URL is the host's, 10.0.2.2). */
   artifact: string;
-  /** Inferred from the extension when omitted: .iso, or a disk (.img, .raw, .qcow2, .vhd, .vmdk). */
+  /** Inferred when omitted: a directory is a netboot one, then by extension: .iso, or a disk (.img, .raw, .qcow2, .vhd, .vmdk). */
   kind?: ArtifactKind;
   /** A disk format as `ros-build disk` names it, or an alias (vpc …); default: from the file name. Naming one implies a disk. */
   diskFormat?: string;
@@ -85,6 +87,8 @@ export interface GuestOptions {
   /** Default false: qemu keeps running across guest reboots. smokeBoot sets it, so a boot loop ends the run. */
   exitOnReboot?: boolean;
   onEvent?: (event: BootEvent) => void;
+  /** A netboot directory served here: each request the guest made, once answered. */
+  onServed?: (entry: RequestLog) => void;
   /** Shorthand for the marker events alone. */
   onMarker?: (marker: MarkerName, seconds: number) => void;
 }
@@ -166,8 +170,8 @@ export interface Guest {
  */
 export async function startGuest(options: GuestOptions): Promise<Guest> {
   const artifact = resolve(options.artifact);
-  await assertArtifactFile(artifact);
-  const request = { kind: options.kind, format: options.diskFormat, asDisk: options.asDisk, snapshot: options.snapshot, bus: options.diskBus };
+  const found = await assertArtifact(artifact);
+  const request = { kind: options.kind ?? (found === 'netboot' ? ('netboot' as const) : undefined), format: options.diskFormat, asDisk: options.asDisk, snapshot: options.snapshot, bus: options.diskBus };
   const medium = inferBootMedium(artifact, request);
   const firmware = options.firmware ?? 'bios';
   const firmwareFiles = await locateFirmware(firmware, { secureVars: options.ovmfVars });
@@ -188,14 +192,17 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
   const scratch = await mkdtemp(join(tmpdir(), 'ros-build-boot-'));
   let qemu: QemuProcess | undefined;
   let target: SshTarget | undefined;
+  let netboot: NetbootServing | undefined;
   const release = async (interrupted: boolean) => {
     if (target) await closeSharedConnection(target, options.ssh?.binary);
     await qemu?.stop({ interrupted });
+    await netboot?.close();
     await rm(scratch, { recursive: true, force: true });
   };
   const unregister = registerCleanup(() => release(true));
   try {
-    const disk = await unpackBootDisk(artifact, medium, scratch);
+    if (medium.kind === 'netboot') netboot = await serveNetbootDir(artifact, gatewayAddress(options.network?.cidr), options.onServed);
+    const disk = netboot ? netboot.bootfile : await unpackBootDisk(artifact, medium, scratch);
     await assertFormatMatches(disk, medium, request);
     let ovmfVars: string | undefined;
     if (firmwareFiles.firmware !== 'bios' && firmwareFiles.vars) {

@@ -9,10 +9,13 @@ import { open, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { DISK_FORMAT_NAMES, DISK_FORMATS, resolveDiskFormats, type DiskFormat as RegistryFormat, type DiskFormatName } from '../artifacts/formats/index.js';
 import { UserError } from '../errors.js';
+import { NETBOOT_FILES } from '../artifacts/netboot.js';
 import type { ArtifactKind, DiskBus, DiskFormat, Firmware } from './qemu-args.js';
 
 export type BootMedium =
   | { kind: 'iso' }
+  /** A netboot directory (ros-build netboot): served to the guest's iPXE over the user network. */
+  | { kind: 'netboot' }
   | {
       kind: 'disk';
       format: DiskFormat;
@@ -48,7 +51,7 @@ function formatFromName(artifact: string): RegistryFormat | undefined {
 export function inferBootMedium(artifact: string, request: MediumRequest = {}): BootMedium {
   const extension = extname(artifact).toLowerCase();
   const kind = request.asDisk || request.format ? 'disk' : (request.kind ?? kindFromName(artifact, extension));
-  if (kind === 'iso') return { kind };
+  if (kind === 'iso' || kind === 'netboot') return { kind };
   const format = request.format ? resolveDiskFormats([request.format])[0]! : (formatFromName(artifact) ?? DISK_FORMATS.raw);
   // An ISO is a build output that other steps checksum and publish: booting it as a disk must not change it.
   const snapshot = Boolean(request.snapshot) || format.boot.snapshot || extension === '.iso';
@@ -85,14 +88,17 @@ export function defaultLogPath(artifact: string, firmware: Firmware, medium: Boo
   return `${artifact}.${firmware}${asDisk}.serial.log`;
 }
 
-export async function assertArtifactFile(artifact: string): Promise<void> {
+/** What the artifact is on disk: a file (ISO, disk) or a netboot directory; anything else is refused here. */
+export async function assertArtifact(artifact: string): Promise<'file' | 'netboot'> {
   let info;
   try {
     info = await stat(artifact);
   } catch {
     throw new UserError(`Artifact not found: ${artifact}`, 'build it first, or check the path');
   }
-  if (!info.isFile()) throw new UserError(`Not a file: ${artifact}`, 'pass the ISO or disk image itself');
+  if (info.isFile()) return 'file';
+  if (info.isDirectory() && (await stat(join(artifact, NETBOOT_FILES.script.name)).catch(() => undefined))?.isFile()) return 'netboot';
+  throw new UserError(`Not a file: ${artifact}`, `pass the ISO or disk image itself, or a netboot directory (with ${NETBOOT_FILES.script.name})`);
 }
 
 /**

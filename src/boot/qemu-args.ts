@@ -4,7 +4,8 @@
  */
 import { buildUserNetdev, type UserNetwork } from './user-net.js';
 
-export type ArtifactKind = 'iso' | 'disk';
+/** netboot: the NIC's iPXE fetches the boot script named by `artifact` (a URL) over DHCP's boot file. */
+export type ArtifactKind = 'iso' | 'disk' | 'netboot';
 /** qemu's names: vpc is VHD, the format of Azure's fixed disks. */
 export type DiskFormat = 'raw' | 'qcow2' | 'vpc' | 'vmdk';
 export const DISK_FORMATS: readonly DiskFormat[] = ['raw', 'qcow2', 'vpc', 'vmdk'];
@@ -17,6 +18,8 @@ export const FIRMWARES: readonly Firmware[] = ['bios', 'uefi', 'uefi-secure'];
 export type Accelerator = 'kvm' | 'tcg';
 
 export const DEFAULT_MEMORY_MIB = 1536;
+/** A network boot holds its root squashfs in RAM (dracut's livenet downloads it there). */
+export const NETBOOT_MEMORY_MIB = 2560;
 export const DEFAULT_CPUS = 2;
 
 export interface DriveOptions {
@@ -30,10 +33,12 @@ export interface DriveOptions {
   /** Send guest writes to a throw-away overlay instead of the file. */
   snapshot?: boolean;
   readonly?: boolean;
+  /** Boot order among the devices (lower first); a blank disk before the NIC boots the NIC until something is installed. */
+  bootindex?: number;
 }
 
 export interface QemuOptions {
-  /** The ISO or disk image to boot. */
+  /** The ISO or disk image to boot; for netboot, the boot script's URL. */
   artifact: string;
   kind: ArtifactKind;
   /** Only for disks; raw when omitted. */
@@ -62,7 +67,8 @@ export interface QemuOptions {
 
 /** Build the argv (without the binary) for one boot. */
 export function buildQemuArgs(options: QemuOptions): string[] {
-  const memory = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
+  const netboot = options.kind === 'netboot';
+  const memory = options.memoryMiB ?? (netboot ? NETBOOT_MEMORY_MIB : DEFAULT_MEMORY_MIB);
   const cpus = options.cpus ?? DEFAULT_CPUS;
   const accel = options.accel ?? ['kvm', 'tcg'];
   if (!Number.isInteger(memory) || memory < 64) throw new Error(`invalid memory size: ${memory} MiB`);
@@ -90,10 +96,11 @@ export function buildQemuArgs(options: QemuOptions): string[] {
     // A guest that reboots (panic=N, a failed boot loader) should end the run, not loop until the timeout.
     ...(options.exitOnReboot === false ? [] : ['-no-reboot']),
     ...buildMediumArgs(options, drives),
-    ...(options.drives ?? []).flatMap((drive) => drives.attach(drive)),
-    '-netdev', buildUserNetdev('net0', options.network),
-    // No option ROM: the firmware must not spend the boot trying PXE; the guest still gets DHCP from user networking.
-    '-device', 'virtio-net-pci,netdev=net0,romfile=',
+    ...(options.drives ?? []).flatMap((drive) => drives.attach(drive, drive.bootindex === undefined ? undefined : { bootindex: drive.bootindex })),
+    '-netdev', buildUserNetdev('net0', netboot ? { ...options.network, bootfile: options.artifact } : options.network),
+    // No option ROM unless booting from the network: the firmware must not spend the boot trying PXE; the guest still gets
+    // DHCP from user networking. A network boot keeps qemu's iPXE ROM (package ipxe-qemu), after any disk given a bootindex.
+    '-device', netboot ? 'virtio-net-pci,netdev=net0,bootindex=9' : 'virtio-net-pci,netdev=net0,romfile=',
     // Early userspace can block on an empty entropy pool under TCG; a host-backed RNG avoids that stall.
     '-device', 'virtio-rng-pci',
   ];
@@ -126,6 +133,7 @@ function buildFirmwareArgs(options: QemuOptions): string[] {
 }
 
 function buildMediumArgs(options: QemuOptions, drives: DriveArgs): string[] {
+  if (options.kind === 'netboot') return [];
   if (options.kind === 'iso') {
     // bootindex rather than -boot order: OVMF honours bootindex, and it also puts the CD ahead of anything else for SeaBIOS.
     return [
@@ -150,7 +158,7 @@ class DriveArgs {
     return `ide.${this.ideBuses++}`;
   }
 
-  attach(drive: DriveOptions, boot?: { id: string; bootindex: number }): string[] {
+  attach(drive: DriveOptions, boot?: { id?: string; bootindex: number }): string[] {
     const id = boot?.id ?? `drive${++this.count}`;
     const media = drive.media ?? 'disk';
     const format = drive.format ?? 'raw';

@@ -82,6 +82,9 @@ const failureRules: readonly FailureRule[] = [
   { label: 'initramfs shell', pattern: /^\(initramfs\)\s*$/, prompt: true },
   // OVMF with Secure Boot on, refusing the medium's loader: signed with a key its db does not hold (or not at all).
   { label: 'the firmware refused the boot loader (Secure Boot: Access Denied)', pattern: /BdsDxe: failed to load Boot\S+ .*: Access Denied/ },
+  // The iPXE script of ros-build netboot, when a file could not be fetched (it stops at iPXE's shell instead of looping).
+  { label: 'network boot failed (iPXE could not fetch the files)', pattern: /ros: network boot failed/ },
+  { label: 'network boot failed (iPXE got no boot file)', pattern: /No more network devices|PXE-E\w+|Nothing to boot/ },
   { label: 'no bootable device', pattern: /No bootable device|BdsDxe: No bootable option/ },
   { label: 'firmware fell through to the UEFI shell', pattern: /UEFI Interactive Shell/ },
   { label: 'boot loader rescue shell', pattern: /^grub rescue>\s*$/, prompt: true },

@@ -29,6 +29,8 @@ export interface UserNetwork {
   cidr?: string;
   hostForwards?: readonly HostForward[];
   guestForwards?: readonly GuestForward[];
+  /** DHCP's boot file: what a network boot's iPXE fetches (an http:// URL). */
+  bootfile?: string;
 }
 
 interface Ipv4Network {
@@ -86,6 +88,7 @@ export function buildUserNetdev(id: string, network: UserNetwork = {}): string {
   parseNetwork(cidr);
   const options = [`user`, `id=${id}`];
   if (network.cidr !== undefined) options.push(`net=${cidr}`);
+  if (network.bootfile !== undefined) options.push(`bootfile=${network.bootfile.replaceAll(',', ',,')}`);
   for (const forward of network.hostForwards ?? []) {
     assertPort(forward.hostPort, 'host forward port');
     assertPort(forward.guestPort, 'host forward guest port');

@@ -4,7 +4,7 @@ import { formatCheck, runChecks, type CheckResult } from '../boot/checks.js';
 import { BootError, startGuest, type BootResult, type Guest } from '../boot/guest.js';
 import { formatPhases } from '../boot/phases.js';
 import { DISK_FORMAT_ALIASES, DISK_FORMAT_NAMES, DISK_FORMATS } from '../artifacts/formats/index.js';
-import { DISK_BUSES, FIRMWARES, type DiskBus, type Firmware } from '../boot/qemu-args.js';
+import { DEFAULT_MEMORY_MIB, DISK_BUSES, FIRMWARES, NETBOOT_MEMORY_MIB, type DiskBus, type Firmware } from '../boot/qemu-args.js';
 import { assertUsableKey, DEFAULT_SSH_USER } from '../boot/ssh.js';
 import { UserError } from '../errors.js';
 import { createReporter, type Reporter } from '../progress/reporter.js';
@@ -17,7 +17,7 @@ interface BootFlags {
   diskBus: DiskBus;
   snapshot?: boolean;
   timeout: string;
-  memory: string;
+  memory?: string;
   cpu?: string;
   accel: 'auto' | 'kvm' | 'tcg';
   log?: string;
@@ -34,7 +34,7 @@ export function registerBootCommand(program: Command): void {
       'boot an artifact in qemu; exit 0 only when it reaches multi-user and a login prompt on the serial console ' +
         '(and, with --check, when every check passes over SSH)',
     )
-    .argument('<artifact>', `ISO (.iso) or disk image (.img, ${DISK_FORMAT_NAMES.map((name) => DISK_FORMATS[name].extension).join(', ')})`)
+    .argument('<artifact>', `ISO (.iso), disk image (.img, ${DISK_FORMAT_NAMES.map((name) => DISK_FORMATS[name].extension).join(', ')}) or netboot directory (served here when built with --url http://10.0.2.2:PORT)`)
     .addOption(new Option('--firmware <firmware>', 'firmware (uefi-secure: OVMF with Secure Boot enforced, Microsoft\'s keys enrolled)').choices([...FIRMWARES]).default('bios'))
     .option('--ovmf-vars <file>', 'with uefi-secure: an OVMF variable store with your own keys enrolled (copied, never changed)')
     .option('--as-disk', 'boot an ISO as a disk, as it boots written to a USB stick')
@@ -42,7 +42,7 @@ export function registerBootCommand(program: Command): void {
     .addOption(new Option('--disk-bus <bus>', 'how the disk is attached').choices([...DISK_BUSES]).default('virtio'))
     .option('--snapshot', 'leave the disk file unchanged (guest writes go to a temporary overlay; always on for .vmdk and ISOs)')
     .option('--timeout <seconds>', 'give up on a boot after this long', '300')
-    .option('--memory <MiB>', 'guest memory', '1536')
+    .option('--memory <MiB>', `guest memory (default ${DEFAULT_MEMORY_MIB}, ${NETBOOT_MEMORY_MIB} for a network boot: its root is held in RAM)`)
     .option('--cpu <model>', 'qemu CPU model (default: max under KVM, qemu\'s default under TCG)')
     .addOption(new Option('--accel <accelerator>', 'qemu accelerator (auto probes whether KVM really runs a guest)').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .option('--log <file>', 'serial log (default: <artifact>.<firmware>.serial.log)')
@@ -53,7 +53,7 @@ export function registerBootCommand(program: Command): void {
     .action(async (artifact: string, flags: BootFlags) => {
       if (flags.ovmfVars && flags.firmware !== 'uefi-secure') throw new UserError('--ovmf-vars gives the keys of a Secure Boot machine', 'add --firmware uefi-secure, or drop --ovmf-vars');
       const timeoutSeconds = positiveInteger(flags.timeout, '--timeout');
-      const memoryMiB = positiveInteger(flags.memory, '--memory');
+      const memoryMiB = flags.memory === undefined ? undefined : positiveInteger(flags.memory, '--memory');
       const sshTimeoutSeconds = positiveInteger(flags.sshTimeout, '--ssh-timeout');
       if (flags.check.length > 0 && !flags.sshKey) {
         throw new UserError('--check runs commands over SSH and needs a key', 'add --ssh-key FILE (its public key in the cloud-config given to `ros-build iso --cloud-config`)');

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { createReporter } from '../progress/reporter.js';
-import { createBuildPlan, createDiskPlan, createIsoPlan } from '../plan/create.js';
+import { createBuildPlan, createDiskPlan, createIsoPlan, createNetbootPlan } from '../plan/create.js';
 import { resolveDiskOptions } from '../plan/steps/disk.js';
 import { resolveIsoOptions } from '../plan/steps/iso.js';
+import { resolveNetbootOptions } from '../plan/steps/netboot.js';
+import { UserError } from '../errors.js';
 import { checkFormatTools, DISK_FORMAT_NAMES } from '../artifacts/formats/index.js';
 import { DISK_BUILDER } from '../artifacts/disk.js';
 import { runPlan } from '../plan/runner.js';
@@ -11,6 +13,7 @@ import type { ImageOutput } from '../plan/steps/base.js';
 import type { ArtifactOutput } from '../plan/steps/iso.js';
 import { updateManifest } from '../outputs/manifest.js';
 import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
+import type { BuildEnv } from '../plan/env.js';
 import { dirname } from 'node:path';
 import { findSourceRevision } from '../outputs/revision.js';
 import { validateCloudConfig } from '../artifacts/iso.js';
@@ -28,6 +31,12 @@ function addSigningOptions(command: Command): Command {
     .option('--secure-boot-cert <file>', 'the PEM certificate of --secure-boot-key, as enrolled in the machines\' db (or MOK)');
 }
 
+/** build/manifest.json gets the image (with the source revision it was built from) and the media just written. */
+async function recordMedia(env: BuildEnv, image: ImageOutput, media: ArtifactOutput[]): Promise<string> {
+  const revision = await findSourceRevision(dirname(env.spec.specPath));
+  return updateManifest(env.outputDir, { ...image, revision }, media.map((m) => ({ path: m.path, format: m.format, size: m.record.size, sha256: m.record.sha256 })));
+}
+
 export function registerBuildCommands(program: Command): void {
   addSpecOptions(
     program
@@ -37,7 +46,7 @@ export function registerBuildCommands(program: Command): void {
     const env = await prepareEnv(flags);
     const { state } = await runPlan(createBuildPlan(env), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
-    await updateManifest(env.outputDir, { ...image, revision: await findSourceRevision(dirname(env.spec.specPath)) }, []);
+    await recordMedia(env, image, []);
     process.stdout.write(`${image.ref} ${image.id}\n`);
   });
 
@@ -56,10 +65,31 @@ export function registerBuildCommands(program: Command): void {
     const { state } = await runPlan(createIsoPlan(env, resolveIsoOptions(env, { ...flags, cloudConfigPath, signing })), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const iso = outputOf<ArtifactOutput>(state, 'iso');
-    const revision = await findSourceRevision(dirname(env.spec.specPath));
-    const manifest = await updateManifest(env.outputDir, { ...image, revision }, [{ path: iso.path, format: iso.format, size: iso.record.size, sha256: iso.record.sha256 }]);
+    const manifest = await recordMedia(env, image, [iso]);
     process.stdout.write(`${iso.path}\n`);
     process.stderr.write(`manifest: ${manifest}\n`);
+  });
+
+  addSpecOptions(
+    program
+      .command('netboot')
+      .description('build the OS image (or use --image) and the files a PXE/iPXE network boot serves: kernel, initramfs, root squashfs, iPXE script')
+      .option('--url <base-url>', 'where the machine will fetch the files: the URL of the output directory (ros-build serve prints it)')
+      .option('--image <name>', 'make the files from this image (built FROM the OS image) instead of building the spec')
+      .option('--cmdline <args>', 'kernel arguments to add, e.g. "ros.install.automatic ros.install.device=/dev/sda"')
+      .option('--cloud-config <file>', 'give the live system this cloud-config (in medium.cpio, as /ros/cloud-config.yaml on the ISO)')
+      .option('--output <dir>', 'output directory (default: build/netboot)'),
+  ).action(async (flags: SpecFlags & { url?: string; image?: string; cmdline?: string; cloudConfig?: string; output?: string }) => {
+    if (!flags.url) throw new UserError('ros-build netboot needs --url: the address the machines will fetch the files from', 'for example --url http://192.168.1.10:8080 (run `ros-build serve build/netboot` there; it prints the address)');
+    const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
+    const env = await prepareEnv(flags);
+    const options = resolveNetbootOptions(env, { ...flags, url: flags.url, cloudConfigPath });
+    const { state } = await runPlan(createNetbootPlan(env, options), createReporter());
+    const image = outputOf<ImageOutput>(state, 'image');
+    const files = outputOf<ArtifactOutput[]>(state, 'netboot');
+    const manifest = await recordMedia(env, image, files);
+    process.stdout.write(`${options.outDir}\n`);
+    process.stderr.write(`manifest: ${manifest}\nserve it with: ros-build serve ${options.outDir}\n`);
   });
 
   addSpecOptions(
@@ -81,8 +111,7 @@ export function registerBuildCommands(program: Command): void {
     const { state } = await runPlan(createDiskPlan(env, options), createReporter());
     const image = outputOf<ImageOutput>(state, 'image');
     const disks = outputOf<ArtifactOutput[]>(state, 'disk');
-    const revision = await findSourceRevision(dirname(env.spec.specPath));
-    const manifest = await updateManifest(env.outputDir, { ...image, revision }, disks.map((d) => ({ path: d.path, format: d.format, size: d.record.size, sha256: d.record.sha256 })));
+    const manifest = await recordMedia(env, image, disks);
     for (const disk of disks) process.stdout.write(`${disk.path}\n`);
     process.stderr.write(`manifest: ${manifest}\n`);
   });

@@ -29,6 +29,9 @@ export interface InstallConfig {
   tty?: string;
   debug?: boolean;
   fallback_mode?: string;
+  image?: string;
+  verify_key?: string;
+  allow_http?: boolean;
 }
 
 export interface UpgradeConfig {

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { registerCleanup } from '../cleanup.js';
 
@@ -18,7 +18,7 @@ export async function writeAtomically<T>(outPath: string, produce: (tmpPath: str
   const unregister = registerCleanup(() => rm(tmpPath, { force: true, recursive: true }));
   try {
     const result = await produce(tmpPath);
-    await rename(tmpPath, outPath);
+    await renameIntoPlace(tmpPath, outPath);
     return result;
   } catch (error) {
     await rm(tmpPath, { force: true, recursive: true });
@@ -26,4 +26,18 @@ export async function writeAtomically<T>(outPath: string, produce: (tmpPath: str
   } finally {
     unregister();
   }
+}
+
+/**
+ * rename(2) replaces a file in one step but refuses a non-empty directory: an
+ * older output directory is moved aside first and removed after, so the path
+ * lacks it only between two renames.
+ */
+async function renameIntoPlace(tmpPath: string, outPath: string): Promise<void> {
+  const old = await stat(outPath).catch(() => undefined);
+  if (!old?.isDirectory()) return rename(tmpPath, outPath);
+  const aside = `${tmpPath}.old`;
+  await rename(outPath, aside);
+  await rename(tmpPath, outPath);
+  await rm(aside, { recursive: true, force: true });
 }

@@ -21,6 +21,9 @@ interface CommandOptions {
   automatic?: boolean;
   debug?: boolean;
   tty?: string;
+  image?: string;
+  verifyKey?: string;
+  allowHttp?: boolean;
 }
 
 /** Flags given on the command line win; what is not given comes from ros.install.* (so no defaults here). */
@@ -36,6 +39,9 @@ export function toInstallOptions(options: CommandOptions): InstallOptions {
     automatic: options.automatic,
     debug: options.debug,
     tty: options.tty,
+    image: options.image,
+    verifyKey: options.verifyKey,
+    allowHttp: options.allowHttp,
   };
 }
 
@@ -53,6 +59,9 @@ export function registerInstallCommand(program: Command): void {
     .option('--automatic', 'take everything from ros.install.*; do nothing (exit 0) unless ros.install.automatic is true or ros.install.fallback_mode is install (what ros-install.service runs)')
     .option('--debug', 'print each command as it runs (ros.install.debug)')
     .option('--tty <path>', 'write progress (and ask questions) on this terminal instead of stdout (ros.install.tty)')
+    .option('--image <ref>', 'install this OCI image instead of the running one: pulled by digest, its signature checked as ros upgrade does (ros.install.image)')
+    .option('--verify-key <key>', 'the cosign public key --image must be signed with: a file, a PEM, or its base64 body (ros.install.verify_key; default ros.upgrade.verify_key)')
+    .option('--allow-http', 'pull --image from a registry that speaks plain HTTP (ros.install.allow_http)')
     .action(async (options: CommandOptions) => {
       const { installSystem } = await import('./index.js');
       try {

@@ -24,6 +24,7 @@ import { inspectDevice } from './devices.js';
 import { hasInstalledSystem } from './existing-layout.js';
 import { askConfig, askDisk, confirmInstall, createPrompter, type Prompter } from './interactive.js';
 import { readMedium } from './medium.js';
+import { checkInstallImage } from './image.js';
 import { describePlan, planInstall, refuseInstalledSystem } from './plan.js';
 import { resolveInstallRequest, type InstallOptions } from './request.js';
 import { writeInstall } from './write.js';
@@ -61,6 +62,8 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
     await refuseInstalledSystem(system);
     const medium = await readMedium(system);
     await checkCoreImage(medium);
+    // Checked (digest, signature) before any question or write: a refused image leaves the disk untouched.
+    const image = request.image ? await checkInstallImage(target, { ...request, image: request.image }, progress) : undefined;
     let config: InstallConfigFile | undefined;
     let device = request.device;
     if (!device) {
@@ -71,7 +74,7 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
         throw new UserError('no device to install to, and no terminal to ask on', 'give --device DEVICE or ros.install.device=/dev/…, or run `ros install` at a login prompt to choose one');
       }
       prompter = createPrompter(terminal.input, terminal.output);
-      device = await askDisk(system, prompter, medium.imageBytes);
+      device = await askDisk(system, prompter, image?.estimatedBytes ?? medium.imageBytes);
       config = await askConfig(system, prompter, request.configSource);
     }
     if (request.trigger === 'fallback') {
@@ -80,7 +83,7 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
         return { result: 'skipped', reason: `${device} already holds an installed system (fallback_mode=install installs only onto a disk without one)` };
       }
     }
-    const plan = await planInstall(target, { ...request, device, configSource: config?.source ?? request.configSource }, { medium, config });
+    const plan = await planInstall(target, { ...request, device, configSource: config?.source ?? request.configSource }, { medium, config, image });
     for (const warning of plan.config?.warnings ?? []) progress(warning);
     // Someone ran `ros install` (or chose the disk here): they confirm, unless they said --silent up front.
     if (!request.silent && (request.trigger === 'explicit' || prompter)) {

@@ -4,12 +4,16 @@
  * comes ready-made from /ros/install/ on the ISO, because the node has no
  * grub-mkimage (ros-build makes them with the same code as its disks).
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { UserError } from '../../errors.js';
 import type { NodeSystem } from '../system.js';
 
-/** Where dracut's dmsquash-live mounts the ISO. */
+/**
+ * Where dracut's dmsquash-live mounts the ISO. A network boot has no ISO: the
+ * initramfs (netboot-medium.sh) lays out the same paths there, the squashfs
+ * being the loop device that holds the downloaded copy.
+ */
 export const LIVE_MEDIUM_DIR = '/run/initramfs/live';
 
 /**
@@ -53,9 +57,9 @@ export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_D
   const sizes: Partial<Record<MediumFile, number>> = {};
   for (const [key, relative] of Object.entries(MEDIUM_FILES) as Array<[MediumFile, string]>) {
     files[key] = join(base, relative);
-    const info = await stat(files[key]).catch(() => undefined);
-    if (!info?.isFile()) missing.push(`/${relative}`);
-    else sizes[key] = info.size;
+    const size = await sizeOf(files[key]);
+    if (size === undefined) missing.push(`/${relative}`);
+    else sizes[key] = size;
   }
   if (missing.length > 0) {
     const noPieces = missing.every((m) => m.startsWith('/ros/install/'));
@@ -67,4 +71,16 @@ export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_D
     );
   }
   return { dir: base, files, imageBytes: sizes.squashfs! + sizes.kernel! + sizes.initrd! };
+}
+
+/**
+ * Bytes of a medium file: a regular file's size, or a block device's (a
+ * network boot's squashfs is the loop device over its only copy in RAM).
+ */
+async function sizeOf(path: string): Promise<number | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile()) return info.size;
+  if (!info?.isBlockDevice()) return undefined;
+  const sectors = await readFile(join('/sys/class/block', basename(await realpath(path)), 'size'), 'utf8').catch(() => undefined);
+  return sectors === undefined ? undefined : Number(sectors.trim()) * 512;
 }

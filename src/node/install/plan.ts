@@ -14,6 +14,7 @@ import { findUsers, inspectDevice, type BlockDevice } from './devices.js';
 import { requireExistingLayout, type ExistingLayout } from './existing-layout.js';
 import { readMedium, type Medium } from './medium.js';
 import type { InstallRequest } from './request.js';
+import type { InstallImage } from './image.js';
 import { formatBytes } from '../../format-bytes.js';
 
 export interface InstallPlan {
@@ -25,6 +26,8 @@ export interface InstallPlan {
   /** The partitions kept (no_format). */
   existing?: ExistingLayout;
   config?: InstallConfigFile;
+  /** ros.install.image: what the slots get instead of the medium's image (its boot pieces still come from the medium). */
+  image?: InstallImage;
 }
 
 /** An installed system never installs over itself: that is what `ros upgrade` is for. */
@@ -75,17 +78,19 @@ export async function checkDevice(system: NodeSystem, path: string, imageBytes: 
 export async function planInstall(
   system: NodeSystem,
   request: InstallRequest & { device: string },
-  known: { medium?: Medium; config?: InstallConfigFile } = {},
+  known: { medium?: Medium; config?: InstallConfigFile; image?: InstallImage } = {},
 ): Promise<InstallPlan> {
   await refuseInstalledSystem(system);
   const source = known.medium ?? (await readMedium(system));
-  const disk = await checkDevice(system, request.device, source.imageBytes, { checkSize: !request.noFormat });
+  const { image } = known;
+  const imageBytes = image?.estimatedBytes ?? source.imageBytes;
+  const disk = await checkDevice(system, request.device, imageBytes, { checkSize: !request.noFormat });
   const config = known.config ?? (request.configSource ? await loadInstallConfig(system, request.configSource) : undefined);
   if (request.noFormat) {
-    return { request, disk, medium: source, existing: await requireExistingLayout(system, disk, source.imageBytes), config };
+    return { request, disk, medium: source, existing: await requireExistingLayout(system, disk, imageBytes), config, image };
   }
-  const layout = planDiskLayout({ imageBytes: source.imageBytes, deviceBytes: disk.sizeBytes, deviceName: request.device, seed: randomUUID() });
-  return { request, disk, medium: source, layout, config };
+  const layout = planDiskLayout({ imageBytes, deviceBytes: disk.sizeBytes, deviceName: request.device, seed: randomUUID() });
+  return { request, disk, medium: source, layout, config, image };
 }
 
 /** What the confirmation shows: the disk, and what on it is about to go. */
@@ -94,6 +99,7 @@ export function describePlan(plan: InstallPlan): string[] {
   const lines = plan.layout
     ? [`ERASE everything on ${disk}, and write:`, ...plan.layout.partitions.map((p) => `  ${String(p.number).padStart(2)} ${p.name.padEnd(15)} ${formatSize(p.sizeBytes)}`)]
     : [`Keep the partitions of ${disk}; replace the images on COS_STATE and COS_RECOVERY and the boot code (COS_PERSISTENT and COS_OEM stay)`];
+  if (plan.image) lines.push(`image: ${plan.image.reference} (pulled from its registry, not the running system)`);
   lines.push(plan.config ? `configuration: ${plan.config.source} (to COS_OEM/cloud-config.yaml)` : 'configuration: none (nobody can log in until one is given, e.g. on COS_OEM or the kernel command line)');
   return lines;
 }

@@ -23,6 +23,11 @@ export interface InstallOptions {
   debug?: boolean;
   /** Where progress (and prompts, when it is asked for) go, e.g. /dev/ttyS0. */
   tty?: string;
+  /** Install this OCI image instead of the running one (ros.install.image). */
+  image?: string;
+  /** The cosign key it must be signed with (ros.install.verify_key). */
+  verifyKey?: string;
+  allowHttp?: boolean;
 }
 
 export type InstallTrigger =
@@ -43,6 +48,9 @@ export interface InstallRequest {
   reboot: boolean;
   debug: boolean;
   tty?: string;
+  image?: string;
+  verifyKey?: string;
+  allowHttp: boolean;
 }
 
 /**
@@ -66,5 +74,8 @@ export function resolveInstallRequest(options: InstallOptions, install: InstallC
     reboot: options.reboot ?? true,
     debug: options.debug ?? install.debug ?? false,
     tty: options.tty ?? install.tty,
+    image: options.image ?? install.image,
+    verifyKey: options.verifyKey ?? install.verify_key,
+    allowHttp: options.allowHttp ?? install.allow_http ?? false,
   };
 }

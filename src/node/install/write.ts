@@ -6,6 +6,8 @@
  */
 import { chmod, copyFile, mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { formatSize, PARTITION_LABELS, type DiskLayout, type PartitionRole } from '../../disk/layout.js';
 import { IMAGE_FILES, slotDir, type SlotName } from '../../disk/slots.js';
@@ -15,7 +17,6 @@ import { mustRun } from '../slots/partitions.js';
 import type { NodeSystem } from '../system.js';
 import { writeBiosBootCode, writeEsp } from './boot-code.js';
 import { listPartitions, type BlockDevice } from './devices.js';
-import type { Medium } from './medium.js';
 import type { InstallPlan } from './plan.js';
 
 export type Progress = (line: string) => void;
@@ -43,10 +44,21 @@ export async function writeInstall(system: NodeSystem, plan: InstallPlan, progre
     const recovery = await mounts.mount(devices.recovery, PARTITION_LABELS.recovery);
     const state = await mounts.mount(devices.state, PARTITION_LABELS.state);
     const dirs = { recovery, state };
+    // The medium's image, or ros.install.image pulled into the first slot and copied from there to the others.
+    let source: ImageSource | undefined = plan.image ? undefined : { squashfsPath: plan.medium.files.squashfs, kernelPath: plan.medium.files.kernel, initrdPath: plan.medium.files.initrd };
     for (const { role, slots } of ROLES_WITH_IMAGES) {
       // no_format: the old images (and any swap journal or transition image beside them) go; the partition stays.
       await rm(join(dirs[role], 'cOS'), { recursive: true, force: true });
-      for (const slot of slots) await copyImage(plan.medium, join(dirs[role], slotDir(slot)), slot, progress);
+      for (const slot of slots) {
+        const dir = join(dirs[role], slotDir(slot));
+        if (source) await copyImage(source, dir, slot, progress);
+        else {
+          progress(`pulling ${plan.image!.reference} into ${slot}`);
+          await mkdir(dir, { recursive: true });
+          await plan.image!.pullInto(dir);
+          source = Object.fromEntries(Object.entries(IMAGE_FILES).map(([key, name]) => [key, join(dir, name)])) as ImageSource;
+        }
+      }
     }
     await writeOem(oem, plan, progress);
     progress('writing the boot code (BIOS and UEFI)');
@@ -112,13 +124,14 @@ async function makeFileSystems(system: NodeSystem, layout: DiskLayout, devices: 
   }
 }
 
+type ImageSource = Record<keyof typeof IMAGE_FILES, string>;
+
 /** Each slot gets its own copy: active and passive never share blocks, so writing one can never touch the other. */
-async function copyImage(medium: Medium, dir: string, slot: SlotName, progress: Progress): Promise<void> {
+async function copyImage(from: ImageSource, dir: string, slot: SlotName, progress: Progress): Promise<void> {
   progress(`copying the image to ${slot}`);
   await mkdir(dir, { recursive: true });
-  const from = { squashfsPath: medium.files.squashfs, kernelPath: medium.files.kernel, initrdPath: medium.files.initrd };
   for (const [key, name] of Object.entries(IMAGE_FILES) as Array<[keyof typeof IMAGE_FILES, string]>) {
-    await copyFile(from[key], join(dir, name));
+    await copyMediumFile(from[key], join(dir, name));
     await chmod(join(dir, name), 0o644);
   }
 }
@@ -158,6 +171,12 @@ function createMountStack(system: NodeSystem): MountStack {
       mounted.length = 0;
     },
   };
+}
+
+/** copyFile copies a block device's stat size, 0 bytes: a network boot's squashfs (a loop device) is streamed instead. */
+async function copyMediumFile(from: string, to: string): Promise<void> {
+  if ((await stat(from)).isFile()) return copyFile(from, to);
+  await pipeline(createReadStream(from), createWriteStream(to));
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -91,10 +91,32 @@ async function readReleaseImage(root: string): Promise<string | undefined> {
   return parseKeyValues(await readFile(join(root, 'usr/lib/ros-release'), 'utf8').catch(() => '')).IMAGE;
 }
 
-/** ros.upgrade.verify_key is a PEM inline or a path to one. */
+/**
+ * A verify key is a PEM inline, a path to one, or the PEM's base64 body on
+ * one line: a kernel command line (a network boot's) cannot carry newlines.
+ */
 async function readKey(source: string): Promise<{ pem: string; name: string }> {
-  if (source.includes('-----BEGIN')) return { pem: source, name: 'ros.upgrade.verify_key' };
+  if (source.includes('-----BEGIN')) return { pem: source, name: 'the configured key' };
+  // A DER SubjectPublicKeyInfo is a SEQUENCE: its base64 begins MF (short) or MI.
+  if (/^M[FI][A-Za-z0-9+/]{38,}={0,2}$/.test(source)) {
+    return { pem: `-----BEGIN PUBLIC KEY-----\n${source.match(/.{1,64}/g)!.join('\n')}\n-----END PUBLIC KEY-----\n`, name: `the configured key ${source.slice(0, 12)}…` };
+  }
   return { pem: await readFile(source, 'utf8'), name: source };
+}
+
+/** Room for a kernel and an initramfs beside the squashfs (Debian's: 8 and 31 MiB). */
+const BOOT_FILES_BYTES = 64 * 2 ** 20;
+
+/**
+ * What the image takes on disk once written (squashfs, kernel, initramfs).
+ * The squashfs (zstd) comes out a little smaller than the image's gzip
+ * layers, so those are the estimate, with no margin on top: the layout gives
+ * each image 25 % headroom already, and a 10 % margin plus a generous
+ * allowance for the boot files came within a few tens of MiB of what
+ * COS_RECOVERY has beside one image.
+ */
+export function estimateImageBytes(check: Pick<UpgradeCheck, 'compressedBytes'>): number {
+  return check.compressedBytes + BOOT_FILES_BYTES;
 }
 
 export function renderCheck(check: UpgradeCheck): string {

@@ -1,3 +1,4 @@
 /** What `ros upgrade` loads on demand (bundled apart as ros-upgrade.cjs: the registry client and the verifier are not needed at boot). */
-export { checkUpgrade, renderCheck } from './check.js';
+export { checkUpgrade, estimateImageBytes, renderCheck, resolveUpgrade } from './check.js';
 export { upgradeSystem } from './upgrade.js';
+export { writeImage } from './write-image.js';

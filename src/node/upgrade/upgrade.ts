@@ -11,7 +11,7 @@ import { completeSwap } from '../slots/swap.js';
 import { cleanInterruptedUpgrade, promoteTransition } from '../slots/transition.js';
 import type { NodeSystem } from '../system.js';
 import { writeFileAtomic } from '../write-atomic.js';
-import { renderCheck, resolveUpgrade, type UpgradeRequest } from './check.js';
+import { estimateImageBytes, renderCheck, resolveUpgrade, type UpgradeCheck, type UpgradeRequest } from './check.js';
 import { formatBytes } from '../../format-bytes.js';
 import { writeImage } from './write-image.js';
 
@@ -20,9 +20,6 @@ export interface UpgradeOptions extends UpgradeRequest {
   recovery: boolean;
   reboot: boolean;
 }
-
-/** Room for a kernel and an initramfs beside the squashfs (Debian's: 8 and 31 MiB). */
-const BOOT_FILES_BYTES = 64 * 2 ** 20;
 
 /**
  * Pull an image (checked first: signature, digest), write it beside the
@@ -52,7 +49,7 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
   const summary = await withPartition(system, label, { writable: true, knownMount }, async (dir) => {
     if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
     for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
-    await checkRoom(dir, label, check.compressedBytes);
+    await checkRoom(dir, label, check);
     const transition = join(dir, TRANSITION_DIR);
     const written = await writeImage(client, layers, transition, system.log).catch(async (error: NodeJS.ErrnoException) => {
       await rm(transition, { recursive: true, force: true });
@@ -85,17 +82,13 @@ function describeWritten(slot: 'active' | 'recovery', boot: BootState, previous:
 /**
  * Refuse before writing when the new image cannot fit beside the ones kept
  * (harvester#7457: a transition image on a full partition corrupted an
- * upgrade). The squashfs (zstd) comes out a little smaller than the image's
- * gzip layers, so those are the estimate, with no margin on top: the layout
- * gives each image 25 % headroom already, and a 10 % margin here plus a
- * generous allowance for the boot files came within a few tens of MiB of
- * what COS_RECOVERY has beside one image. A write that still runs out of
- * room is removed and says so.
+ * upgrade). A write that still runs out of room is removed and says so.
  */
-async function checkRoom(dir: string, label: string, compressedBytes: number): Promise<void> {
+async function checkRoom(dir: string, label: string, check: UpgradeCheck): Promise<void> {
+  const { compressedBytes } = check;
   const fs = await statfs(dir);
   const free = fs.bavail * fs.bsize;
-  const needed = compressedBytes + BOOT_FILES_BYTES;
+  const needed = estimateImageBytes(check);
   if (free < needed) {
     throw new Error(
       `not enough room on ${label}: ${formatBytes(free)} free, the new image needs about ${formatBytes(needed)} (${formatBytes(compressedBytes)} of compressed layers, plus kernel and initramfs); nothing was written. Free space on ${label} or install with a larger ${label}`,

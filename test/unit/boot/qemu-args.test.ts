@@ -172,6 +172,21 @@ describe('buildQemuArgs', () => {
     expect(args).not.toContain('-monitor');
     expect(args).toContain('-no-reboot');
   });
+
+  it('boots the network through qemu\'s iPXE ROM, after a blank disk given an earlier boot index, with the RAM a live root needs', () => {
+    const args = buildQemuArgs({
+      artifact: 'http://10.0.2.2:8080/boot.ipxe',
+      kind: 'netboot',
+      firmware: 'bios',
+      accel: ['tcg'],
+      drives: [{ file: '/w/blank.raw', bootindex: 0 }],
+    });
+    expect(valuesOf(args, '-netdev')).toEqual(['user,id=net0,bootfile=http://10.0.2.2:8080/boot.ipxe']);
+    expect(valuesOf(args, '-device')).toContain('virtio-net-pci,netdev=net0,bootindex=9');
+    expect(valuesOf(args, '-device')).toContain('virtio-blk-pci,drive=drive1,bootindex=0');
+    expect(valuesOf(args, '-m')).toEqual(['2560']);
+    expect(args.some((arg) => arg.includes('romfile='))).toBe(false);
+  });
 });
 
 describe('escapeOptionValue', () => {

@@ -18,7 +18,7 @@ import { createRecordingSystem, createTestRoot, GiB, MiB, writeMedium, type Test
 
 describe('resolveInstallRequest', () => {
   it('takes each command-line option over ros.install.*, and ros.install.* over the defaults', () => {
-    const config = { device: '/dev/vda', config_url: 'http://c/x.yaml', silent: true, no_format: true, power_off: true, debug: true, tty: '/dev/ttyS0' };
+    const config = { device: '/dev/vda', config_url: 'http://c/x.yaml', silent: true, no_format: true, power_off: true, debug: true, tty: '/dev/ttyS0', image: 'reg.example/os:v2', verify_key: '/oem/cosign.pub', allow_http: true };
     expect(resolveInstallRequest({}, config)).toEqual({
       trigger: 'explicit',
       device: '/dev/vda',
@@ -29,8 +29,11 @@ describe('resolveInstallRequest', () => {
       reboot: true,
       debug: true,
       tty: '/dev/ttyS0',
+      image: 'reg.example/os:v2',
+      verifyKey: '/oem/cosign.pub',
+      allowHttp: true,
     });
-    const options: InstallOptions = { device: '/dev/sdb', config: '/c.yaml', silent: false, noFormat: false, powerOff: false, reboot: false, debug: false, tty: '/dev/tty1' };
+    const options: InstallOptions = { device: '/dev/sdb', config: '/c.yaml', silent: false, noFormat: false, powerOff: false, reboot: false, debug: false, tty: '/dev/tty1', image: 'other/os:v3', verifyKey: '/k.pub', allowHttp: false };
     expect(resolveInstallRequest(options, config)).toEqual({
       trigger: 'explicit',
       device: '/dev/sdb',
@@ -41,8 +44,11 @@ describe('resolveInstallRequest', () => {
       reboot: false,
       debug: false,
       tty: '/dev/tty1',
+      image: 'other/os:v3',
+      verifyKey: '/k.pub',
+      allowHttp: false,
     });
-    expect(resolveInstallRequest({})).toMatchObject({ silent: false, noFormat: false, powerOff: false, reboot: true, debug: false, device: undefined });
+    expect(resolveInstallRequest({})).toMatchObject({ silent: false, noFormat: false, powerOff: false, reboot: true, debug: false, device: undefined, image: undefined, allowHttp: false });
   });
 
   it('in automatic mode: installs when ros.install.automatic is true, only onto a disk without a system for fallback_mode=install, else does nothing', () => {

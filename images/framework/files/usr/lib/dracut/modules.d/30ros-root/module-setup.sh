@@ -5,7 +5,8 @@
 # tmpfs; the paths listed in the image's /usr/lib/ros/persistent-paths (/var
 # among them) are overlays over the image with their upper layer on
 # COS_PERSISTENT (setup-ros-root.sh); COS_OEM is /oem. On a live boot, only
-# ros-generator's fix of dmsquash-live's overlay ordering.
+# ros-generator's fix of dmsquash-live's overlay ordering, and on a network
+# boot the medium's view (netboot-medium.sh).
 # Kernel command line: root=ros:LABEL=COS_STATE ros.image=active
 
 check() {
@@ -23,8 +24,9 @@ installkernel() {
 }
 
 install() {
-    inst_multiple mount umount mkdir cp mv rm cat
+    inst_multiple mount umount mkdir cp mv rm cat ln readlink tee
     inst_script "$moddir/ros-generator.sh" "$systemdutildir/system-generators/ros-generator"
     inst_hook cmdline 20 "$moddir/parse-ros-root.sh"
     inst_hook pre-pivot 20 "$moddir/setup-ros-root.sh"
+    inst_hook pre-pivot 30 "$moddir/netboot-medium.sh"
 }
