@@ -1,8 +1,8 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findFreePort } from '../boot/user-net.js';
 
 /** A real registry (Debian's docker-registry, i.e. CNCF distribution) with its own storage: for benchmarks and tests. */
 export interface TestRegistry {
@@ -13,16 +13,6 @@ export interface TestRegistry {
   stop: () => Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 export interface RegistryOptions {
   /** A fixed port keeps image names, and so the build cache, stable. */
@@ -37,7 +27,7 @@ export interface RegistryOptions {
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'ros-build-registry-'));
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await findFreePort());
   const host = `${options.address ?? '127.0.0.1'}:${port}`;
   let auth = options.auth ?? [];
   if (options.login) {

@@ -32,6 +32,7 @@ export interface InstallConfig {
   image?: string;
   verify_key?: string;
   allow_http?: boolean;
+  iso_url?: string;
 }
 
 export interface UpgradeConfig {

@@ -1,1 +1,1 @@
-export { freePort, nonLoopbackAddress, startRegistry, type TestRegistry } from '../../src/bench/registry.js';
+export { nonLoopbackAddress, startRegistry, type TestRegistry } from '../../src/bench/registry.js';

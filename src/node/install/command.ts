@@ -24,6 +24,7 @@ interface CommandOptions {
   image?: string;
   verifyKey?: string;
   allowHttp?: boolean;
+  isoUrl?: string;
 }
 
 /** Flags given on the command line win; what is not given comes from ros.install.* (so no defaults here). */
@@ -42,6 +43,7 @@ export function toInstallOptions(options: CommandOptions): InstallOptions {
     image: options.image,
     verifyKey: options.verifyKey,
     allowHttp: options.allowHttp,
+    isoUrl: options.isoUrl,
   };
 }
 
@@ -62,6 +64,7 @@ export function registerInstallCommand(program: Command): void {
     .option('--image <ref>', 'install this OCI image instead of the running one: pulled by digest, its signature checked as ros upgrade does (ros.install.image)')
     .option('--verify-key <key>', 'the cosign public key --image must be signed with: a file, a PEM, or its base64 body (ros.install.verify_key; default ros.upgrade.verify_key)')
     .option('--allow-http', 'pull --image from a registry that speaks plain HTTP (ros.install.allow_http)')
+    .option('--iso-url <url>', 'install from this ISO, fetched over http(s), instead of the booted medium (ros.install.iso_url)')
     .action(async (options: CommandOptions) => {
       const { installSystem } = await import('./index.js');
       try {

@@ -25,6 +25,7 @@ import { hasInstalledSystem } from './existing-layout.js';
 import { askConfig, askDisk, confirmInstall, createPrompter, type Prompter } from './interactive.js';
 import { readMedium } from './medium.js';
 import { checkInstallImage } from './image.js';
+import { fetchIsoMedium, type FetchedMedium } from './iso-medium.js';
 import { describePlan, planInstall, refuseInstalledSystem } from './plan.js';
 import { resolveInstallRequest, type InstallOptions } from './request.js';
 import { writeInstall } from './write.js';
@@ -58,9 +59,12 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
   const progress = (line: string) => terminal.output.write(`ros install: ${line}\n`);
   const target = request.debug ? traceCommands(system, progress) : system;
   let prompter: Prompter | undefined;
+  let fetched: FetchedMedium | undefined;
   try {
     await refuseInstalledSystem(system);
-    const medium = await readMedium(system);
+    if (request.image && request.isoUrl) throw new UserError('ros.install.image and ros.install.iso_url both name what to install', 'give one of them');
+    if (request.isoUrl) fetched = await fetchIsoMedium(target, request.isoUrl, progress);
+    const medium = await readMedium(system, fetched?.dir);
     await checkCoreImage(medium);
     // Checked (digest, signature) before any question or write: a refused image leaves the disk untouched.
     const image = request.image ? await checkInstallImage(target, { ...request, image: request.image }, progress) : undefined;
@@ -111,6 +115,7 @@ export async function installSystem(system: NodeSystem, options: InstallOptions,
     throw error;
   } finally {
     prompter?.close();
+    await fetched?.release();
     await terminal.close?.();
   }
 }

@@ -28,6 +28,8 @@ export interface InstallOptions {
   /** The cosign key it must be signed with (ros.install.verify_key). */
   verifyKey?: string;
   allowHttp?: boolean;
+  /** Install from an ISO fetched over HTTP (ros.install.iso_url). */
+  isoUrl?: string;
 }
 
 export type InstallTrigger =
@@ -51,6 +53,7 @@ export interface InstallRequest {
   image?: string;
   verifyKey?: string;
   allowHttp: boolean;
+  isoUrl?: string;
 }
 
 /**
@@ -77,5 +80,6 @@ export function resolveInstallRequest(options: InstallOptions, install: InstallC
     image: options.image ?? install.image,
     verifyKey: options.verifyKey ?? install.verify_key,
     allowHttp: options.allowHttp ?? install.allow_http ?? false,
+    isoUrl: options.isoUrl ?? install.iso_url,
   };
 }

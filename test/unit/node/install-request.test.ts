@@ -319,3 +319,45 @@ describe('ros.install.config_url over http', () => {
     expect(system.runs).toEqual([]);
   });
 });
+
+describe('ros.install.iso_url', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/ros.iso') res.end(Buffer.alloc(4096, 7));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => server.close());
+
+  it('fetches the ISO into RAM, loop-mounts it read-only, installs from it, and leaves nothing of it behind', async () => {
+    // The mount is recorded, not made: the ISO's files are put where it would have mounted them.
+    // Sized as the booted medium's, so the layout (and the partitions the fake sysfs shows) is the same.
+    const third = Math.floor(IMAGE_BYTES / 3);
+    test.write('run/ros/install-iso/medium/LiveOS/squashfs.img', Buffer.alloc(IMAGE_BYTES - 2 * third, 9));
+    test.write('run/ros/install-iso/medium/boot/vmlinuz', Buffer.alloc(third, 2));
+    test.write('run/ros/install-iso/medium/boot/initrd', Buffer.alloc(third, 3));
+    for (const piece of ['ros/install/esp/EFI/BOOT/BOOTX64.EFI', 'ros/install/grub.cfg', 'ros/install/boot.img']) test.write(`run/ros/install-iso/medium/${piece}`, readFileSync(join(test.root, 'run/initramfs/live', piece)));
+    test.write('run/ros/install-iso/medium/ros/install/core.img', readFileSync(join(test.root, 'run/initramfs/live/ros/install/core.img')));
+    addPlannedPartitions();
+    const system = createRecordingSystem(test.root);
+    const out = io();
+    expect(await installSystem(system, { device: '/dev/vda', silent: true, reboot: false, isoUrl: `${base}/ros.iso` }, out)).toMatchObject({ result: 'installed' });
+    const at = (path: string) => join(test.root, path);
+    expect(system.runs[0]).toMatchObject({ file: 'mount', args: ['-o', 'loop,ro', '-t', 'iso9660', at('run/ros/install-iso/medium.iso'), at('run/ros/install-iso/medium')] });
+    expect(readFileSync(at('run/ros/install/COS_STATE/cOS/active/rootfs.squashfs'))).toEqual(Buffer.alloc(IMAGE_BYTES - 2 * third, 9));
+    expect(system.runs.at(-1)).toMatchObject({ file: 'umount', args: [at('run/ros/install-iso/medium')] });
+    expect(existsSync(at('run/ros/install-iso'))).toBe(false);
+    expect(out.text()).toMatch(/^ros install: fetched 4\.0 KiB; mounting it$/m);
+  });
+
+  it('refuses an ISO it cannot fetch, naming the URL, with nothing written', async () => {
+    const system = createRecordingSystem(test.root);
+    await expect(installSystem(system, { device: '/dev/vda', silent: true, reboot: false, isoUrl: `${base}/missing.iso` }, io())).rejects.toThrow(`could not fetch ros.install.iso_url ${base}/missing.iso: HTTP 404`);
+    expect(system.runs.map((r) => r.file)).toEqual(['umount']);
+    await expect(installSystem(system, { device: '/dev/vda', silent: true, isoUrl: `${base}/ros.iso`, image: 'reg/os:v1' }, io())).rejects.toThrow('ros.install.image and ros.install.iso_url both name what to install');
+  });
+});
