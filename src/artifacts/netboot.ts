@@ -22,13 +22,17 @@ import { buildCpioArchive, type CpioEntry } from '../tools/cpio.js';
 import { INSTALL_PIECES_ISO_DIR, writeInstallPieces } from './disk-boot.js';
 import { ISO_LAYOUT } from './iso.js';
 
-/** The files of a netboot directory by role; `format` is how build/manifest.json and the registry name each. */
+/**
+ * The files of a netboot directory by role; `format` is how build/manifest.json
+ * and the registry name each (pushed as REPO:TAG-<format>), `mediaType` their
+ * layer's type (shared-mime-info's where there is one).
+ */
 export const NETBOOT_FILES = {
-  kernel: { name: 'vmlinuz', format: 'netboot-kernel' },
-  initrd: { name: 'initrd', format: 'netboot-initrd' },
-  squashfs: { name: 'rootfs.squashfs', format: 'netboot-squashfs' },
-  medium: { name: 'medium.cpio', format: 'netboot-medium' },
-  script: { name: 'boot.ipxe', format: 'netboot-ipxe' },
+  kernel: { name: 'vmlinuz', format: 'netboot-kernel', mediaType: 'application/octet-stream' },
+  initrd: { name: 'initrd', format: 'netboot-initrd', mediaType: 'application/octet-stream' },
+  squashfs: { name: 'rootfs.squashfs', format: 'netboot-squashfs', mediaType: 'application/vnd.squashfs' },
+  medium: { name: 'medium.cpio', format: 'netboot-medium', mediaType: 'application/x-cpio' },
+  script: { name: 'boot.ipxe', format: 'netboot-ipxe', mediaType: 'text/plain' },
 } as const;
 
 export type NetbootRole = keyof typeof NETBOOT_FILES;

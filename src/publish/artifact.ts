@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { DISK_FORMATS } from '../artifacts/formats/index.js';
+import { NETBOOT_FILES } from '../artifacts/netboot.js';
 import type { RegistryClient } from './registry/client.js';
 import { sha256Digest } from './registry/client.js';
 
@@ -21,6 +22,7 @@ const LAYER_MEDIA_TYPES = new Map<string, string>([
   ['disk', DISK_FORMATS.raw.mediaType],
   ['squashfs', 'application/vnd.squashfs'],
   ...Object.values(DISK_FORMATS).map((format): [string, string] => [format.name, format.mediaType]),
+  ...Object.values(NETBOOT_FILES).map((file): [string, string] => [file.format, file.mediaType]),
 ]);
 
 export function artifactType(format: string): string {

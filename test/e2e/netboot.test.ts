@@ -92,6 +92,32 @@ describe('a blank machine booted from the network', () => {
   }, testTimeoutMs);
 });
 
+describe('a network boot whose files cannot be fetched', () => {
+  it('says on the console which URL failed and stops at iPXE\'s shell instead of rebooting into a loop', async () => {
+    // The directory as built, less its kernel: the server answers 404 for it.
+    const broken = join(work, 'netboot-broken');
+    await execa('cp', ['-al', dir, broken]);
+    rmSync(join(broken, 'vmlinuz'));
+    const guest = await startGuest({ artifact: broken, timeoutSeconds: 120, logPath: join(work, 'netboot-broken.serial.log'), exitOnReboot: true });
+    try {
+      const failure = await guest.waitForLogin().then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect(failure?.message).toContain('network boot failed (iPXE could not fetch the files)');
+      // Ten seconds more on: it waits at the shell, with no second attempt and no restart.
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+    } finally {
+      await guest.stop();
+    }
+    // iPXE wraps its console at 80 columns.
+    const log = readFileSync(join(work, 'netboot-broken.serial.log'), 'utf8').replace(/\r?\n/g, '');
+    expect(log).toMatch(/ros: network boot failed: could not fetch or boot the files at http:\/\/10\.0\.2\.2:\d+\/ /);
+    expect(log.match(/ros: fetching /g)).toHaveLength(1);
+    expect(log).toContain('iPXE> ');
+  }, testTimeoutMs);
+});
+
 /** The partition labels, each slot's squashfs digest and COS_OEM's configuration of an installed disk image, mounted read-only. */
 async function readInstalledDisk(image: string) {
   const loop = (await execa('losetup', ['--find', '--show', '--read-only', '--partscan', image])).stdout.trim();

@@ -57,7 +57,7 @@ export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_D
   const sizes: Partial<Record<MediumFile, number>> = {};
   for (const [key, relative] of Object.entries(MEDIUM_FILES) as Array<[MediumFile, string]>) {
     files[key] = join(base, relative);
-    const size = await sizeOf(files[key]);
+    const size = await sizeOf(system.root, files[key]);
     if (size === undefined) missing.push(`/${relative}`);
     else sizes[key] = size;
   }
@@ -77,10 +77,10 @@ export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_D
  * Bytes of a medium file: a regular file's size, or a block device's (a
  * network boot's squashfs is the loop device over its only copy in RAM).
  */
-async function sizeOf(path: string): Promise<number | undefined> {
+async function sizeOf(root: string, path: string): Promise<number | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isFile()) return info.size;
   if (!info?.isBlockDevice()) return undefined;
-  const sectors = await readFile(join('/sys/class/block', basename(await realpath(path)), 'size'), 'utf8').catch(() => undefined);
+  const sectors = await readFile(join(root, 'sys/class/block', basename(await realpath(path)), 'size'), 'utf8').catch(() => undefined);
   return sectors === undefined ? undefined : Number(sectors.trim()) * 512;
 }

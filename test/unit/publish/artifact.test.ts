@@ -56,6 +56,10 @@ describe('createArtifactManifest', () => {
     ['gce', 'application/x-compressed-tar'],
     ['ami', 'application/vnd.efi.img'],
     ['squashfs', 'application/vnd.squashfs'],
+    ['netboot-squashfs', 'application/vnd.squashfs'],
+    ['netboot-medium', 'application/x-cpio'],
+    ['netboot-ipxe', 'text/plain'],
+    ['netboot-kernel', 'application/octet-stream'],
     ['tarball', 'application/octet-stream'],
     ['ISO', 'application/octet-stream'],
   ])('gives a %s layer the media type %s', (format, mediaType) => {
