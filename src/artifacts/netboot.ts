@@ -12,7 +12,7 @@
  *
  * The directory appears whole or not at all (an older one is swapped out).
  */
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../fsutil/atomic.js';
@@ -21,21 +21,9 @@ import type { SignedEfiChain } from '../rootfs/signed-efi.js';
 import { buildCpioArchive, type CpioEntry } from '../tools/cpio.js';
 import { INSTALL_PIECES_ISO_DIR, writeInstallPieces } from './disk-boot.js';
 import { ISO_LAYOUT } from './iso.js';
+import { NETBOOT_FILES, type NetbootRole } from './netboot-files.js';
 
-/**
- * The files of a netboot directory by role; `format` is how build/manifest.json
- * and the registry name each (pushed as REPO:TAG-<format>), `mediaType` their
- * layer's type (shared-mime-info's where there is one).
- */
-export const NETBOOT_FILES = {
-  kernel: { name: 'vmlinuz', format: 'netboot-kernel', mediaType: 'application/octet-stream' },
-  initrd: { name: 'initrd', format: 'netboot-initrd', mediaType: 'application/octet-stream' },
-  squashfs: { name: 'rootfs.squashfs', format: 'netboot-squashfs', mediaType: 'application/vnd.squashfs' },
-  medium: { name: 'medium.cpio', format: 'netboot-medium', mediaType: 'application/x-cpio' },
-  script: { name: 'boot.ipxe', format: 'netboot-ipxe', mediaType: 'text/plain' },
-} as const;
-
-export type NetbootRole = keyof typeof NETBOOT_FILES;
+export { NETBOOT_FILES, type NetbootRole } from './netboot-files.js';
 
 export interface NetbootInput {
   squashfsPath: string;
@@ -76,14 +64,22 @@ export function netbootCmdline(baseUrl: string, cmdline: string): string {
   return [`root=live:${baseUrl}/${NETBOOT_FILES.squashfs.name}`, 'rd.live.image', 'rd.live.overlay.overlayfs=1', 'rd.neednet=1', 'ip=dhcp', cmdline].filter(Boolean).join(' ');
 }
 
-/** The iPXE script: fetch the kernel and both initrds from the base URL, boot them; say which URL failed, and stop rather than loop. */
+/**
+ * The iPXE script: fetch the kernel and both initrds from the base URL, boot
+ * them; say which URL failed, and stop rather than loop. `initrd=NAME` names
+ * each initrd for the kernel's EFI stub, which under UEFI loads them from
+ * iPXE's files by those names (an iPXE without the LoadFile2 protocol, as
+ * Debian's, otherwise boots the kernel with no initramfs: "Unable to mount
+ * root fs"); a BIOS boot ignores them.
+ */
 export function renderIpxeScript(baseUrl: string, cmdline: string): string {
   const file = (role: NetbootRole) => `${baseUrl}/${NETBOOT_FILES[role].name}`;
+  const initrds = (['initrd', 'medium'] as const).map((role) => `initrd=${NETBOOT_FILES[role].name}`).join(' ');
   return [
     '#!ipxe',
     '# Written by ros-build netboot: boots the live system over HTTP.',
     `echo ros: fetching ${file('kernel')}`,
-    `kernel ${file('kernel')} ${netbootCmdline(baseUrl, cmdline)} || goto failed`,
+    `kernel ${file('kernel')} ${initrds} ${netbootCmdline(baseUrl, cmdline)} || goto failed`,
     `initrd ${file('initrd')} || goto failed`,
     `initrd ${file('medium')} || goto failed`,
     'boot || goto failed',
@@ -119,6 +115,10 @@ export async function buildNetboot(input: NetbootInput, outDir: string): Promise
     const at = (role: NetbootRole) => join(tmp, NETBOOT_FILES[role].name);
     await copyFile(input.kernelPath, at('kernel'));
     await copyFile(input.initrdPath, at('initrd'));
+    // Under UEFI the kernel's EFI stub joins the initrds end to end, and the kernel reads the next archive only at
+    // a 4-byte boundary ("Initramfs unpacking failed: invalid magic", medium.cpio lost): NULs, which it skips, pad it.
+    const { size } = await stat(at('initrd'));
+    if (size % 4) await appendFile(at('initrd'), Buffer.alloc(4 - (size % 4)));
     await copyFile(input.squashfsPath, at('squashfs'));
     await writeFile(at('medium'), medium);
     await writeFile(at('script'), renderIpxeScript(baseUrl, input.cmdline));

@@ -9,7 +9,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { DISK_FORMAT_NAMES, DISK_FORMATS, resolveDiskFormats, type DiskFormat as RegistryFormat, type DiskFormatName } from '../artifacts/formats/index.js';
 import { UserError } from '../errors.js';
-import { NETBOOT_FILES } from '../artifacts/netboot.js';
+import { NETBOOT_FILES } from '../artifacts/netboot-files.js';
 import type { ArtifactKind, DiskBus, DiskFormat, Firmware } from './qemu-args.js';
 
 export type BootMedium =

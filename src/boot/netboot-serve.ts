@@ -9,7 +9,7 @@
 import type { Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NETBOOT_FILES } from '../artifacts/netboot.js';
+import { NETBOOT_FILES } from '../artifacts/netboot-files.js';
 import { UserError } from '../errors.js';
 import { createStaticServer, type RequestLog } from '../serve/static-server.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { NETBOOT_FILES } from '../artifacts/netboot.js';
+import { NETBOOT_FILES } from '../artifacts/netboot-files.js';
 import { UserError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { createStaticServer } from '../serve/static-server.js';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { DISK_FORMATS } from '../artifacts/formats/index.js';
-import { NETBOOT_FILES } from '../artifacts/netboot.js';
+import { NETBOOT_FILES } from '../artifacts/netboot-files.js';
 import type { RegistryClient } from './registry/client.js';
 import { sha256Digest } from './registry/client.js';
 

@@ -193,7 +193,8 @@ describe('a network boot that installs an image from a registry', () => {
     const built = await runCli(['netboot', '--url', `http://10.0.2.2:${port}`, '--cmdline', args, '--cloud-config', join(work, 'cloud-config.yaml'), '--output', dir2, ...specFlags()]);
     expect(built.exitCode, built.stderr).toBe(0);
     await execa('truncate', ['-s', '4G', second]);
-    live = await startGuest({ artifact: dir2, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'netboot-registry.serial.log'), drives: [{ file: second, bootindex: 0 }], ssh: { keyFile: key, user: 'rancher' } });
+    // Under OVMF this time: its iPXE is the EFI one, which hands the kernel's EFI stub both initrds by name.
+    live = await startGuest({ artifact: dir2, firmware: 'uefi', timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'netboot-registry.serial.log'), drives: [{ file: second, bootindex: 0 }], ssh: { keyFile: key, user: 'rancher' } });
     await live.waitForLogin();
   }, 3_600_000);
 
@@ -211,10 +212,11 @@ describe('a network boot that installs an image from a registry', () => {
     expect((await sh('cat /proc/cmdline')).stdout).toContain('root=live:http://10.0.2.2:');
   }, testTimeoutMs);
 
-  it('is a full live system: its configuration from the medium, SSH with its key, ros config', async () => {
+  it('is a full live system, booted from the network under UEFI: its configuration from the medium, SSH with its key, ros config', async () => {
     expect((await sh('hostname')).stdout).toBe('ros-netbooted');
     expect((await sh('ros config show')).stdout).toContain('hostname: ros-netbooted');
     expect((await sh('test -L /run/initramfs/live/LiveOS/squashfs.img && test -e /run/initramfs/live/ros/install/core.img && echo medium')).stdout).toBe('medium');
+    expect((await sh('test -d /sys/firmware/efi && echo uefi')).stdout).toBe('uefi');
   }, testTimeoutMs);
 
   it('installs that image with the right key, and the disk then boots it under OVMF with Secure Boot enforced, with the configuration', async () => {

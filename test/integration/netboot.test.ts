@@ -46,8 +46,10 @@ describe('buildNetboot', () => {
     await buildNetboot(input(), dir);
     expect(readdirSync(dir).sort()).toEqual(['boot.ipxe', 'initrd', 'medium.cpio', 'rootfs.squashfs', 'vmlinuz']);
     expect(readFileSync(join(dir, 'rootfs.squashfs'))).toEqual(readFileSync(join(work, 'in', 'rootfs.squashfs')));
+    // The initrd padded to a 4-byte boundary with NULs (the EFI stub joins initrds end to end).
+    expect(readFileSync(join(dir, 'initrd'))).toEqual(Buffer.concat([Buffer.from('initrd'), Buffer.alloc(2)]));
     const script = readFileSync(join(dir, 'boot.ipxe'), 'utf8');
-    expect(script).toContain('kernel http://192.0.2.10:8080/ros/vmlinuz root=live:http://192.0.2.10:8080/ros/rootfs.squashfs ');
+    expect(script).toContain('kernel http://192.0.2.10:8080/ros/vmlinuz initrd=initrd initrd=medium.cpio root=live:http://192.0.2.10:8080/ros/rootfs.squashfs ');
     expect(script).toContain('initrd http://192.0.2.10:8080/ros/medium.cpio');
     expect(script).toContain(' console=ttyS0,115200 ros.install.device=/dev/sda || goto failed');
   });

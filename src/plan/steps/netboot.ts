@@ -12,7 +12,7 @@ import { renderInstallGrubConfig, specCmdline } from './cmdline.js';
 import type { ArtifactOutput } from './iso.js';
 
 /** Bump when the directory's layout, the script or the medium archive changes. */
-const NETBOOT_FORMAT_VERSION = 1;
+const NETBOOT_FORMAT_VERSION = 3;
 
 export interface NetbootOptions {
   outDir: string;

@@ -21,7 +21,7 @@ describe('renderIpxeScript', () => {
 
   it('loads the kernel with the live arguments, then both initrds, from the base URL', () => {
     expect(script.startsWith('#!ipxe\n')).toBe(true);
-    expect(script).toContain('kernel http://10.0.2.2:8080/vmlinuz root=live:http://10.0.2.2:8080/rootfs.squashfs rd.live.image rd.live.overlay.overlayfs=1 rd.neednet=1 ip=dhcp console=ttyS0 ros.install.device=/dev/vda || goto failed');
+    expect(script).toContain('kernel http://10.0.2.2:8080/vmlinuz initrd=initrd initrd=medium.cpio root=live:http://10.0.2.2:8080/rootfs.squashfs rd.live.image rd.live.overlay.overlayfs=1 rd.neednet=1 ip=dhcp console=ttyS0 ros.install.device=/dev/vda || goto failed');
     expect(script.indexOf('initrd http://10.0.2.2:8080/initrd ')).toBeLessThan(script.indexOf('initrd http://10.0.2.2:8080/medium.cpio '));
   });
 
