@@ -45,6 +45,17 @@ export async function findCurrentOutput(cacheDir: string, path: string, key: str
   }
 }
 
+/** Several outputs built from one key (a disk's formats, a netboot directory's files): every one current, or undefined. */
+export async function findCurrentOutputs<T extends { path: string }>(cacheDir: string, outputs: readonly T[], key: string): Promise<Array<T & { record: OutputRecord }> | undefined> {
+  const found: Array<T & { record: OutputRecord }> = [];
+  for (const output of outputs) {
+    const record = await findCurrentOutput(cacheDir, output.path, key);
+    if (!record) return undefined;
+    found.push({ ...output, record });
+  }
+  return found;
+}
+
 export async function recordOutput(cacheDir: string, path: string, key: string): Promise<OutputRecord> {
   const info = await stat(path);
   const record: OutputRecord = { key, size: info.size, mtimeMs: info.mtimeMs, sha256: await sha256File(path) };

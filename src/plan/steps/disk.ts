@@ -11,7 +11,7 @@ import { secureBootNote, signBootFiles, type SigningKeys } from '../../artifacts
 import { planDiskLayout, type PartitionSizes } from '../../disk/layout.js';
 import { copyRawDisk } from '../../artifacts/formats/sparse-copy.js';
 import { ensureFreeSpace } from '../../fsutil/space.js';
-import { findCurrentOutput, recordOutput } from '../../outputs/record.js';
+import { findCurrentOutputs, recordOutput } from '../../outputs/record.js';
 import { registerCleanup } from '../../cleanup.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey } from '../keys.js';
@@ -89,10 +89,8 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       epoch: env.epochFromEnv ? env.epoch : undefined,
     });
   };
-  const current = async (key: string) => {
-    const records = await Promise.all(options.formats.map(async (format) => ({ format, record: await findCurrentOutput(env.cacheDir, diskPath(options, format), key) })));
-    return records.every((r) => r.record) ? records.map(({ format, record }): ArtifactOutput => ({ path: diskPath(options, format), format: format.name, record: record! })) : undefined;
-  };
+  const current = (key: string): Promise<ArtifactOutput[] | undefined> =>
+    findCurrentOutputs(env.cacheDir, options.formats.map((format) => ({ path: diskPath(options, format), format: format.name })), key);
   return {
     name: 'disk',
     needs: ['rootfs'],

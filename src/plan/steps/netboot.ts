@@ -4,7 +4,7 @@ import { buildNetboot, NETBOOT_FILES, netbootPaths, parseBaseUrl, type NetbootRo
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
 import { ensureFreeSpace } from '../../fsutil/space.js';
 import { mediaName } from '../../outputs/media-name.js';
-import { findCurrentOutput, recordOutput } from '../../outputs/record.js';
+import { findCurrentOutputs, recordOutput } from '../../outputs/record.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey } from '../keys.js';
 import { keyOf, outputOf, type Step } from '../step.js';
@@ -47,16 +47,9 @@ export function createNetbootStep(env: BuildEnv, options: NetbootOptions): Step 
       epoch: env.epochFromEnv ? env.epoch : undefined,
     });
   };
+  const files = (Object.entries(paths) as Array<[NetbootRole, string]>).map(([role, path]) => ({ path, format: NETBOOT_FILES[role].format }));
   /** Every file still exactly as built from `key`, or nothing. */
-  const findCurrent = async (key: string): Promise<ArtifactOutput[] | undefined> => {
-    const outputs: ArtifactOutput[] = [];
-    for (const [role, path] of Object.entries(paths) as Array<[NetbootRole, string]>) {
-      const record = await findCurrentOutput(env.cacheDir, path, key);
-      if (!record) return undefined;
-      outputs.push({ path, format: NETBOOT_FILES[role].format, record });
-    }
-    return outputs;
-  };
+  const findCurrent = (key: string): Promise<ArtifactOutput[] | undefined> => findCurrentOutputs(env.cacheDir, files, key);
   return {
     name: 'netboot',
     needs: ['rootfs'],
@@ -90,9 +83,7 @@ export function createNetbootStep(env: BuildEnv, options: NetbootOptions): Step 
         options.outDir,
       );
       const outputs: ArtifactOutput[] = [];
-      for (const [role, path] of Object.entries(paths) as Array<[NetbootRole, string]>) {
-        outputs.push({ path, format: NETBOOT_FILES[role].format, record: await recordOutput(env.cacheDir, path, key) });
-      }
+      for (const file of files) outputs.push({ ...file, record: await recordOutput(env.cacheDir, file.path, key) });
       const total = outputs.reduce((sum, o) => sum + o.record.size, 0);
       return { output: outputs, detail: `${(total / 2 ** 20).toFixed(0)} MiB in ${Object.keys(paths).length} files` };
     },
