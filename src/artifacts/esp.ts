@@ -15,14 +15,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ESP_GRUB_PREFIX, PARTITION_LABELS } from '../disk/layout.js';
 import { runCommand } from '../exec/run.js';
-import { SIGNED_GRUB_CONFIG, type SignedEfiChain } from '../rootfs/signed-efi.js';
+import { ESP_BOOT_DIR, ESP_CHAIN_NAMES, SIGNED_GRUB_CONFIG, type SignedEfiChain } from '../rootfs/signed-efi.js';
 import type { FatFile } from '../tools/fat.js';
 import { buildDiskEfiImageArgs, buildEfiImageArgs, GRUB_PREFIX, renderEarlyConfig } from '../tools/grub-mkimage.js';
 
 /** The label of an installed disk's ESP. */
 export const ESP_LABEL = PARTITION_LABELS.efi;
 
-export const REMOVABLE_LOADER = 'EFI/BOOT/BOOTX64.EFI';
+export const REMOVABLE_LOADER = `${ESP_BOOT_DIR}/${ESP_CHAIN_NAMES.shim}`;
 
 export interface StageEspOptions {
   /** disk: an installed disk's ESP, whose menu is ESP_GRUB_CONFIG on it; cd: the ISO's, whose menu is on the ISO 9660 volume labelled `label`. */
@@ -52,8 +52,8 @@ export async function stageEspFiles(options: StageEspOptions): Promise<FatFile[]
   await writeFile(stub, renderSignedGrubStub(medium, label, prefix));
   return [
     { target: REMOVABLE_LOADER, source: chain.shim },
-    { target: 'EFI/BOOT/grubx64.efi', source: medium === 'cd' ? chain.grubCd : chain.grubDisk },
-    ...(chain.mokManager ? [{ target: 'EFI/BOOT/mmx64.efi', source: chain.mokManager }] : []),
+    { target: `${ESP_BOOT_DIR}/${ESP_CHAIN_NAMES.grub}`, source: medium === 'cd' ? chain.grubCd : chain.grubDisk },
+    ...(chain.mokManager ? [{ target: `${ESP_BOOT_DIR}/${ESP_CHAIN_NAMES.mokManager}`, source: chain.mokManager }] : []),
     { target: SIGNED_GRUB_CONFIG[chain.distro][medium], source: stub },
   ];
 }

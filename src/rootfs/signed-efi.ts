@@ -51,6 +51,14 @@ export const SIGNED_GRUB_CONFIG: Readonly<Record<SignedEfiDistro, { disk: string
   opensuse: { disk: 'EFI/BOOT/grub.cfg', cd: 'EFI/BOOT/grub.cfg' },
 };
 
+/**
+ * Where an ESP keeps the chain: the firmware's removable-media path is shim,
+ * which loads GRUB (and MokManager) from its own directory by these names.
+ * The builder lays ESPs out with it and a node's upgrade replaces them by it.
+ */
+export const ESP_BOOT_DIR = 'EFI/BOOT';
+export const ESP_CHAIN_NAMES = { shim: 'BOOTX64.EFI', grub: 'grubx64.efi', mokManager: 'mmx64.efi' } as const;
+
 /** The chain found among captured files (role → path), if the image carries all of it. */
 export function pickSignedEfiChain(found: ReadonlyArray<{ path: string }>): SignedEfiChain | undefined {
   for (const distro of ['debian', 'opensuse'] as const) {

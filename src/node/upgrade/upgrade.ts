@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../write-atomic.js';
 import { estimateImageBytes, renderCheck, resolveUpgrade, type UpgradeCheck, type UpgradeRequest } from './check.js';
 import { formatBytes } from '../../format-bytes.js';
 import { writeImage } from './write-image.js';
+import { updateEspChain, type ChainBytes } from './boot-chain.js';
 
 export interface UpgradeOptions extends UpgradeRequest {
   /** Replace the recovery image instead of the active one. */
@@ -46,6 +47,7 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
   system.log(`ros: ${renderCheck(check).trim()}`);
   const previous = await readIdentity(system.root);
   const knownMount = bootMountOf(boot, label);
+  let chain: ChainBytes | undefined;
   const summary = await withPartition(system, label, { writable: true, knownMount }, async (dir) => {
     if (await completeSwap(dir)) system.log('ros: finished a slot swap that was interrupted');
     for (const line of await cleanInterruptedUpgrade(dir)) system.log(`ros: ${line}`);
@@ -58,6 +60,7 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     system.log(`ros: wrote ${TRANSITION_DIR}: ${written.entries} files, squashfs ${formatBytes(written.squashfsBytes)}, kernel ${written.kernelVersion} (${seconds} s)`);
+    chain = written.chain;
     if (slot === 'active') await clearBootChoices(system);
     await promoteTransition(dir, slot, boot.slot);
     const change: SlotChange = {
@@ -70,7 +73,15 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
     if (slot === 'active') await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
     return change.result;
   });
+  // The ESP's chain follows the active image; the recovery image boots with whatever chain the ESP has.
+  if (slot === 'active') await followBootChain(system, chain);
   return `upgraded in ${((Date.now() - started) / 1000).toFixed(0)} s: ${summary}`;
+}
+
+/** The upgrade stands whatever happens here: the ESP's chain, updated or not, is complete and starts every slot. */
+async function followBootChain(system: NodeSystem, chain: ChainBytes | undefined): Promise<void> {
+  const line = await updateEspChain(system, chain).catch((error: Error) => `the ESP keeps its boot chain: ${error.message}`);
+  system.log(`ros: ${line}`);
 }
 
 function describeWritten(slot: 'active' | 'recovery', boot: BootState, previous: { image?: string; version?: string }): string {

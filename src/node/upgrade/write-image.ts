@@ -9,6 +9,7 @@ import { compressRootfsTar, pickBootFiles } from '../../rootfs/compress.js';
 import { flattenLayers, type LayerSource } from '../../rootfs/flatten-layers.js';
 import type { CompressionSpec } from '../../spec/types.js';
 import { syncPath } from '../durable.js';
+import { pickChainBytes, type ChainBytes } from './boot-chain.js';
 import type { LayerDescriptor } from './check.js';
 
 /**
@@ -25,6 +26,8 @@ export interface WrittenImage {
   squashfsBytes: number;
   kernelVersion: string;
   entries: number;
+  /** The image's signed boot chain (shim, GRUB, MokManager), when it carries one: for the ESP. */
+  chain?: ChainBytes;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function writeImage(client: RegistryClient, layers: readonly LayerD
   await writeFile(join(dir, IMAGE_FILES.initrdPath), initrd.content);
   for (const name of Object.values(IMAGE_FILES)) await syncPath(join(dir, name));
   await syncPath(dir);
-  return { squashfsBytes: (await stat(squashfsPath)).size, kernelVersion: kernel.version, entries: stats.entries };
+  return { squashfsBytes: (await stat(squashfsPath)).size, kernelVersion: kernel.version, entries: stats.entries, chain: pickChainBytes(bootFiles) };
 }
 
 async function openLayer(client: RegistryClient, layer: LayerDescriptor): Promise<Readable> {
