@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,11 @@ const firmware = 'uefi-secure';
  * gateway, and two newer images built from the spec with ros-build, each with
  * another tag and one more layer: "v2" (a marker file) and "broken" (no
  * os-release: systemd refuses to switch to a root that is not an OS tree, so
- * its boot fails in the initramfs, which restarts the machine).
+ * its boot fails in the initramfs, which restarts the machine). v2 also
+ * brings a boot chain of its own: the machine's shim and GRUB with one more
+ * signature (a throwaway key's), so the upgrade replaces the ESP's chain and
+ * every later boot goes through the new one under Secure Boot; "broken"
+ * keeps the plain chain, which lacks that signer, so the ESP refuses it.
  * Pushed and signed with ros-build; everything is checked from inside over
  * SSH as rancher.
  */
@@ -53,6 +58,23 @@ async function buildAndPush(tag: string, spec: string): Promise<string> {
   return push.stdout.trim().split('@')[1]!;
 }
 
+const chainDigests: { shim?: string } = {};
+const THROWAWAY_SIGNER = 'ros-build upgrade e2e';
+
+/** The disk's shim and GRUB, read off its ESP, each with a throwaway key's signature added (sbsign appends). */
+async function resignDiskChain(disk: string): Promise<{ files: Record<string, string>; shimDigest: string }> {
+  const table = (await execa('sgdisk', ['-p', disk])).stdout.split('\n').find((line) => line.trim().endsWith(' COS_GRUB'))!;
+  const esp = `${disk}@@${Number(table.trim().split(/\s+/)[1]) * 512}`;
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${THROWAWAY_SIGNER}`, '-keyout', join(work, 'throwaway.key'), '-out', join(work, 'throwaway.pem')]);
+  const files: Record<string, string> = {};
+  for (const [name, target] of [['BOOTX64.EFI', 'usr/lib/shim/shimx64.efi.signed'], ['grubx64.efi', 'usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed']] as const) {
+    await execa('mcopy', ['-n', '-i', esp, `::/EFI/BOOT/${name}`, join(work, name)], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    await execa('sbsign', ['--key', join(work, 'throwaway.key'), '--cert', join(work, 'throwaway.pem'), '--output', join(work, `${name}.resigned`), join(work, name)]);
+    files[target] = join(work, `${name}.resigned`);
+  }
+  return { files, shimDigest: createHash('sha256').update(readFileSync(files['usr/lib/shim/shimx64.efi.signed']!)).digest('hex') };
+}
+
 async function sign(tag: string, keyPrefix: string): Promise<void> {
   const result = await runCli(['sign', `${registry.host}/${testImage.repo}@${digests[tag]}`, '--key', join(work, `${keyPrefix}.key`), '--signer', 'builtin', '--no-checksums', '--output-dir', join(work, 'publish')], { env: passphrase });
   expect(result.exitCode, result.stderr).toBe(0);
@@ -71,9 +93,12 @@ beforeAll(async () => {
     const keygen = await runCli(['keygen', '--output-prefix', join(work, prefix)], { env: passphrase });
     expect(keygen.exitCode, keygen.stderr).toBe(0);
   }
+  // v2's chain: the disk's own shim and GRUB (the image's Debian-signed ones) with one more signature added.
+  const chain = await resignDiskChain(machine);
   // v2 also changes a file the image ships under /var/lib (dpkg's database of stat overrides), which the node never touches.
   const marker = 'echo "upgrade e2e marker" > /usr/lib/ros-e2e-marker && dpkg-statoverride --add root root 0644 /usr/lib/ros-e2e-marker';
-  digests.v2 = await buildAndPush('v2', writeTestSpec(work, 'v2', { layers: { e2e: marker } }));
+  digests.v2 = await buildAndPush('v2', writeTestSpec(work, 'v2', { layers: { e2e: marker, chain: 'sha256sum /usr/lib/shim/shimx64.efi.signed' }, files: { chain: chain.files } }));
+  chainDigests.shim = chain.shimDigest;
   await sign('v2', 'good');
   // Not signed yet: first the refusal of an unsigned image, then signed for the failed-boot test.
   digests.broken = await buildAndPush('broken', writeTestSpec(work, 'broken', { layers: { e2e: marker, broken: 'rm -f /usr/lib/os-release /etc/os-release' } }));
@@ -152,6 +177,7 @@ describe('ros upgrade writes the new image beside the running one', () => {
     expect(result.stdout).toContain('removed the unfinished cOS/transition');
     expect(result.stdout).toContain(`signature verified with /home/rancher/good.pub`);
     expect(result.stdout).toMatch(/upgraded in \d+ s: .*:v2 \(sha256:[0-9a-f]{64}\) written to active; ros-build-test\/os:it \(version it\) is passive; reboot to start it/);
+    expect(result.stdout).toMatch(/ros: updated the ESP's boot chain: shim \S+, grub \S+ -> shim \S+, grub \S+/);
     process.stdout.write(`ros upgrade under TCG: ${result.stdout.split('\n').filter((l) => /wrote|upgraded/.test(l)).join(' | ')}\n`);
     await guest.reboot();
     expect((await sh('cat /usr/lib/ros-e2e-marker')).stdout).toBe('upgrade e2e marker');
@@ -160,6 +186,9 @@ describe('ros upgrade writes the new image beside the running one', () => {
     expect((await sh('cat /var/lib/ros-e2e/node-file')).stdout).toBe('mine');
     expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
     expect((await sh('mokutil --sb-state')).stdout).toBe('SecureBoot enabled');
+    // The firmware started v2's shim: the ESP holds it, whole, and nothing of the staging is left.
+    const esp = 'MTOOLS_SKIP_CHECK=1 mdir -b -i /dev/disk/by-label/COS_GRUB ::/EFI; MTOOLS_SKIP_CHECK=1 mcopy -n -i /dev/disk/by-label/COS_GRUB ::/EFI/BOOT/BOOTX64.EFI - | sha256sum';
+    expect((await sh(esp)).stdout.split('\n')).toEqual(['::/EFI/BOOT/', '::/EFI/debian/', `${chainDigests.shim}  -`]);
     const after = await status();
     expect(after).toMatch(/^booted: active \(try 1 of 3\)$/m);
     expect(after).toMatch(new RegExp(`^active: +127\\.0\\.0\\.1:${REGISTRY_PORT}/ros-build-test/os:v2 \\(version v2\\)$`, 'm'));
@@ -182,6 +211,8 @@ describe('ros upgrade writes the new image beside the running one', () => {
     await sign('broken', 'good');
     const result = await upgrade(`--image ${guestImage('broken')} --key /home/rancher/good.pub`);
     expect(result.exitCode, result.stderr).toBe(0);
+    // Its chain is the plain one: the running shim's extra signer is missing, so the ESP keeps v2's chain.
+    expect(result.stdout).toContain(`ros: the ESP keeps its boot chain: the new shim is not signed by "${THROWAWAY_SIGNER}" as the running one is`);
     // Each boot of the broken image fails in the initramfs, which restarts the machine; after the third GRUB starts passive.
     // The count starts at one, as after one failed boot: two failed boots show GRUB counting across boots, a minute sooner.
     expect((await sh('/usr/libexec/ros/grubenv /oem/grubenv active_tries=1')).exitCode).toBe(0);
@@ -252,6 +283,7 @@ describe('recovery, for real', () => {
     const result = await upgrade(`--image ${guestImage('v2')} --key /home/rancher/good.pub`);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('written to active and passive (upgraded from recovery)');
+    expect(result.stdout).toContain('ros: the ESP already holds the new image\'s boot chain');
     await guest.reboot();
     expect((await sh('cat /run/ros/boot')).stdout).toContain('IMAGE=active');
     expect((await sh('. /etc/os-release; echo $VERSION_ID')).stdout).toBe('v2');
