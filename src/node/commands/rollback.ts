@@ -4,6 +4,7 @@ import { readBootState } from '../boot-state.js';
 import { clearBootChoices } from '../slots/grubenv.js';
 import { bootMountOf, withPartition } from '../slots/partitions.js';
 import { withSlotsLock } from '../slots/lock.js';
+import { readRunningSlot, recordRunningSlot } from '../slots/running-slot.js';
 import { swapSlots } from '../slots/swap.js';
 import { cleanInterruptedUpgrade } from '../slots/transition.js';
 import type { NodeSystem } from '../system.js';
@@ -27,6 +28,8 @@ export async function rollback(system: NodeSystem): Promise<string> {
       await swapSlots(dir, 'active', 'passive');
       await writeFileAtomic(join(dir, LAST_CHANGE), `${JSON.stringify(change)}\n`, 0o644);
     });
+    const running = await readRunningSlot(system.root, boot);
+    if (running) await recordRunningSlot(system.root, running === 'active' ? 'passive' : 'active');
   });
   return 'rolled back: the previous image is active from the next boot (reboot to use it)';
 }

@@ -7,6 +7,7 @@ import { clearBootChoices } from '../slots/grubenv.js';
 import { readIdentity } from '../slots/image-identity.js';
 import { bootMountOf, mustRun, withPartition } from '../slots/partitions.js';
 import { withSlotsLock } from '../slots/lock.js';
+import { readRunningSlot, recordRunningSlot } from '../slots/running-slot.js';
 import { completeSwap } from '../slots/swap.js';
 import { cleanInterruptedUpgrade, promoteTransition } from '../slots/transition.js';
 import type { NodeSystem } from '../system.js';
@@ -46,6 +47,7 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
   const { check, client, layers } = await resolveUpgrade(system, options);
   system.log(`ros: ${renderCheck(check).trim()}`);
   const previous = await readIdentity(system.root);
+  const running = await readRunningSlot(system.root, boot);
   const knownMount = bootMountOf(boot, label);
   let chain: ChainBytes | undefined;
   const summary = await withPartition(system, label, { writable: true, knownMount }, async (dir) => {
@@ -62,7 +64,9 @@ async function writeSlot(system: NodeSystem, boot: BootState, options: UpgradeOp
     system.log(`ros: wrote ${TRANSITION_DIR}: ${written.entries} files, squashfs ${formatBytes(written.squashfsBytes)}, kernel ${written.kernelVersion} (${seconds} s)`);
     chain = written.chain;
     if (slot === 'active') await clearBootChoices(system);
-    await promoteTransition(dir, slot, boot.slot);
+    await promoteTransition(dir, slot, running);
+    // The running image is passive now (unless this runs from recovery, whose image is in no A/B slot).
+    if (slot === 'active' && running !== 'recovery') await recordRunningSlot(system.root, 'passive');
     const change: SlotChange = {
       action: 'upgrade',
       at: new Date().toISOString(),
