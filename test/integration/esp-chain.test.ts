@@ -201,6 +201,16 @@ describe('updateEspChain', () => {
     }
   });
 
+  it('leaves a mounted ESP alone: mtools beside a mounted vfat would corrupt it', async () => {
+    const esp = freshEsp('mounted');
+    const system = nodeSystem('mounted');
+    mkdirSync(join(system.root, 'proc/self'), { recursive: true });
+    writeFileSync(join(system.root, 'proc/self/mountinfo'), `22 1 259:1 / / ro,relatime shared:1 - squashfs /dev/loop0 ro\n40 22 7:3 / /boot/efi rw,relatime shared:9 - vfat ${esp} rw,fmask=0022\n`);
+    const before = sha(readFileSync(esp));
+    expect(await updateEspChain(system, chains.new, esp)).toBe('the ESP keeps its boot chain: it is mounted at /boot/efi (unmount it and run the upgrade again to update it)');
+    expect(sha(readFileSync(esp))).toBe(before);
+  });
+
   it('leaves alone an ESP that starts a GRUB made by ros-build, and says when the image has no chain', async () => {
     const esp = freshEsp('made');
     await execa('mdel', ['-i', esp, '::/EFI/BOOT/grubx64.efi'], { env });

@@ -18,7 +18,7 @@
  * Each slot's kernel and initramfs stay in that slot's image directory.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARTITION_LABELS } from '../../disk/layout.js';
 import type { BootFile } from '../../rootfs/filter.js';
@@ -61,6 +61,9 @@ export function pickChainBytes(files: readonly BootFile[]): ChainBytes | undefin
  */
 export async function updateEspChain(system: NodeSystem, next: ChainBytes | undefined, device = espDevice(system)): Promise<string> {
   if (!next) return 'the ESP keeps its boot chain: the new image carries no signed shim and GRUB';
+  const mountedAt = await findMountPoint(system, device);
+  // mtools beside a mounted vfat would corrupt it; the OS never mounts the ESP, a person may have.
+  if (mountedAt) return `the ESP keeps its boot chain: it is mounted at ${mountedAt} (unmount it and run the upgrade again to update it)`;
   const scratch = join(system.root, 'run/ros/esp-update');
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true, mode: 0o700 });
@@ -191,6 +194,17 @@ async function removeStaging(esp: Esp): Promise<void> {
   if (!(await esp.exists(STAGING_DIR))) return;
   await esp.removeTree(STAGING_DIR);
   await esp.sync();
+}
+
+async function findMountPoint(system: NodeSystem, device: string): Promise<string | undefined> {
+  const target = await realpath(device).catch(() => device);
+  const table = await readFile(join(system.root, 'proc/self/mountinfo'), 'utf8').catch(() => '');
+  for (const line of table.split('\n')) {
+    const [mount, fs] = line.split(' - ');
+    const source = fs?.split(' ')[1];
+    if (source && (source === target || (await realpath(source).catch(() => source)) === target)) return mount!.split(' ')[4];
+  }
+  return undefined;
 }
 
 function digest(bytes: Buffer): string {
