@@ -3,18 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { createDiskPlan, createImageSteps, createIsoPlan } from '../plan/create.js';
+import { createDiskPlan, createIsoPlan } from '../plan/create.js';
 import { resolveDiskOptions } from '../plan/steps/disk.js';
 import { resolveIsoOptions } from '../plan/steps/iso.js';
-import { createNetbootInitrdStep } from '../plan/steps/netboot.js';
 import type { BuildEnv } from '../plan/env.js';
 import { probePlan } from '../plan/runner.js';
 import type { Plan } from '../plan/step.js';
 
 /** What the spec builds, as plans: add a plan here and prune keeps what it uses. */
 export function plansToKeep(env: BuildEnv): Plan[] {
-  // A netboot directory depends on its URL, so only the network boot's initramfs layer is kept, not the directory's key.
-  return [createIsoPlan(env, resolveIsoOptions(env)), createDiskPlan(env, resolveDiskOptions(env)), { steps: [...createImageSteps(env), createNetbootInitrdStep(env, 'image')] }];
+  return [createIsoPlan(env, resolveIsoOptions(env)), createDiskPlan(env, resolveDiskOptions(env))];
 }
 
 /**

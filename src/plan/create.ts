@@ -5,7 +5,7 @@ import { createExistingImageStep, createTagStep } from './steps/image.js';
 import { createDiskStep, type DiskOptions } from './steps/disk.js';
 import { createIsoStep, type IsoOptions } from './steps/iso.js';
 import { createLayerStep } from './steps/layer.js';
-import { createNetbootInitrdStep, createNetbootStep, type NetbootOptions } from './steps/netboot.js';
+import { createNetbootStep, type NetbootOptions } from './steps/netboot.js';
 import { prepareOverlayLayer } from './steps/overlay.js';
 import { createRootfsStep } from './steps/rootfs.js';
 
@@ -38,5 +38,5 @@ export function createDiskPlan(env: BuildEnv, disk: DiskOptions & { image?: stri
 /** Network boot files from the spec's OS image or a derived one: the ISO's rootfs step, another artifact. */
 export function createNetbootPlan(env: BuildEnv, netboot: NetbootOptions & { image?: string }): Plan {
   const imageSteps = netboot.image ? [createExistingImageStep(env, netboot.image)] : createImageSteps(env);
-  return { steps: [...imageSteps, createRootfsStep(env, 'image'), createNetbootInitrdStep(env, 'image'), createNetbootStep(env, netboot)] };
+  return { steps: [...imageSteps, createRootfsStep(env, 'image'), createNetbootStep(env, netboot)] };
 }
