@@ -18,13 +18,14 @@
  * Each slot's kernel and initramfs stay in that slot's image directory.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARTITION_LABELS } from '../../disk/layout.js';
 import type { BootFile } from '../../rootfs/filter.js';
 import { ESP_BOOT_DIR, ESP_CHAIN_NAMES, pickSignedEfiChain } from '../../rootfs/signed-efi.js';
 import { swapDirectories } from '../../tools/fat-swap.js';
 import { readPeImage, type PeImageInfo } from '../../tools/pe-image.js';
+import { syncPath } from '../durable.js';
 import type { NodeSystem } from '../system.js';
 
 const [EFI_DIR, BOOT_NAME] = ESP_BOOT_DIR.split('/') as [string, string];
@@ -163,14 +164,7 @@ function openEsp(system: NodeSystem, device: string, scratch: string): Esp {
     makeDirectory: async (dir) => void (await run('mmd', [`::/${dir}`])),
     exists: async (dir) => (await system.run('mdir', ['-i', device, '-b', `::/${dir}`], { env })).code === 0,
     removeTree: async (dir) => void (await run('mdeltree', [`::/${dir}`])),
-    sync: async () => {
-      const handle = await open(device, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    },
+    sync: () => syncPath(device),
   };
 }
 
