@@ -40,6 +40,15 @@ export interface UpgradeConfig {
   verify_key?: string;
 }
 
+export type KubernetesDistribution = 'rke2' | 'k3s';
+
+export interface KubernetesConfig {
+  distribution?: KubernetesDistribution;
+  version?: string;
+  image?: string;
+  verify_key?: string;
+}
+
 export interface RosConfig {
   data_sources?: string[];
   modules?: string[];
@@ -50,6 +59,14 @@ export interface RosConfig {
   environment?: Record<string, string>;
   install?: InstallConfig;
   upgrade?: UpgradeConfig;
+  kubernetes?: KubernetesConfig;
+  server_url?: string;
+  /** A secret: masked, never logged, files 0600. */
+  token?: string;
+  labels?: Record<string, string | number | boolean>;
+  taints?: string[];
+  rke2_args?: string[];
+  k3s_args?: string[];
 }
 
 export interface NodeConfig {
@@ -60,7 +77,7 @@ export interface NodeConfig {
   boot_cmd?: Command[];
   run_cmd?: Command[];
   ros?: RosConfig;
-  /** Kubernetes keys of the family and `wifi`: accepted, reported as not applied. */
+  /** The family's keys at the top level (k3OS's place for them) and `wifi`: accepted, reported as not applied. */
   [key: string]: unknown;
 }
 

@@ -1,4 +1,4 @@
-import { NOT_APPLIED_KEYS, formatProblem } from '../config/load.js';
+import { NOT_APPLIED_KEYS, formatProblem, nodeConfigSchema } from '../config/load.js';
 import type { NodeConfig, Phase } from '../config/types.js';
 import { runCommands } from './apply/commands.js';
 import { commandEnvironment, setEnvironment } from './apply/environment.js';
@@ -11,6 +11,7 @@ import { hashClearPasswords } from './apply/secure-sources.js';
 import type { StoredUserData } from './apply/user-data.js';
 import { authorizeKeys, setPassword } from './apply/users.js';
 import { gatherConfig, SOURCE_PATHS, type GatheredConfig } from './config-sources.js';
+import { wantsKubernetes, writeDistributionConfig } from './kubernetes/config.js';
 import type { NodeSystem } from './system.js';
 
 export const PHASES: readonly Phase[] = ['init', 'boot', 'runtime'];
@@ -43,6 +44,8 @@ const STEPS: readonly Step[] = [
   // Init too: timesyncd starts before the boot phase can run (sysinit.target), and DNS costs nothing to set early.
   { key: 'ros.dns_nameservers', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.dns_nameservers?.length), apply: ({ system, config }) => setFallbackNameservers(system.root, config.ros!.dns_nameservers!) },
   { key: 'ros.ntp_servers', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.ntp_servers?.length), apply: ({ system, config }) => setFallbackNtpServers(system.root, config.ros!.ntp_servers!) },
+  // Runtime too: a cloud's user data may carry the token.
+  { key: 'ros.kubernetes', phases: ['boot', 'runtime'], wanted: (c) => wantsKubernetes(c.ros), apply: async ({ system, config }) => void system.log(`ros: ${await writeDistributionConfig(system.root, config.ros!)}`) },
   { key: 'init_cmd', phases: ['init'], wanted: (c) => Boolean(c.init_cmd?.length), apply: ({ system, config }) => runCommands(system, 'init_cmd', config.init_cmd!, commandEnvironment(config.ros?.environment)) },
   { key: 'boot_cmd', phases: ['boot'], wanted: (c) => Boolean(c.boot_cmd?.length), apply: ({ system, config }) => runCommands(system, 'boot_cmd', config.boot_cmd!, commandEnvironment(config.ros?.environment)) },
   { key: 'run_cmd', phases: ['runtime'], wanted: (c) => Boolean(c.run_cmd?.length), apply: ({ system, config }) => runCommands(system, 'run_cmd', config.run_cmd!, commandEnvironment(config.ros?.environment)) },
@@ -71,7 +74,11 @@ export async function applyPhase(system: NodeSystem, phase: Phase): Promise<{ ok
   }
   reportProblems(system, phase, gathered, fail);
   const config = withMetadata(gathered.merged, userData);
-  if (phase === 'init') for (const key of NOT_APPLIED_KEYS.filter((k) => config[k] !== undefined)) system.log(`ros: warning: ${key}: accepted, not applied by this OS`);
+  if (phase === 'init') {
+    for (const key of NOT_APPLIED_KEYS.filter((k) => config[k] !== undefined)) {
+      system.log(`ros: warning: ${key}: accepted, not applied by this OS${key in (nodeConfigSchema.properties.ros.properties as object) ? ` at the top level: use ros.${key}` : ''}`);
+    }
+  }
   for (const step of STEPS) {
     if (!step.phases.includes(phase) || !step.wanted(config)) continue;
     try {

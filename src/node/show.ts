@@ -12,6 +12,14 @@ export function maskSecrets(config: NodeConfig): NodeConfig {
   const masked: NodeConfig = structuredClone(config);
   if (masked.ros?.password !== undefined) masked.ros.password = '(hidden)';
   if (masked.token !== undefined) masked.token = '(hidden)';
+  if (masked.ros?.token !== undefined) masked.ros.token = '(hidden)';
+  for (const key of ['rke2_args', 'k3s_args'] as const) {
+    masked.ros?.[key]?.forEach((arg, i, args) => {
+      const flag = /^(--?[^=]+)=/.exec(arg);
+      if (flag && SECRET_NAME.test(flag[1]!)) args[i] = `${flag[1]}=(hidden)`;
+      else if (/^--?\S+$/.test(arg) && SECRET_NAME.test(arg) && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) args[i + 1] = '(hidden)';
+    });
+  }
   const environment = masked.ros?.environment;
   if (environment) {
     for (const name of Object.keys(environment)) {

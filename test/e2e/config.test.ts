@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { verifyPassword } from '../../src/node/crypt.js';
@@ -12,6 +13,7 @@ import { runCli, specFlags } from '../helpers/cli.js';
 const bootTimeoutSeconds = 420;
 const testTimeoutMs = 900_000;
 const password = 'Clear-Text-Pw-7b1e';
+const k8sToken = 'K10e2e-join-token::server:9f3c1a';
 
 /*
  * The node's configuration (CONFIG.md), looked at from inside: one disk whose
@@ -44,6 +46,12 @@ ros:
   ntp_servers: [ntp.e2e.example.org]
   password: ${password}
   environment: { E2E_PROXY: "http://proxy.e2e:3128" }
+  kubernetes: { distribution: rke2 }
+  server_url: https://k8s.e2e:9345
+  token: ${k8sToken}
+  labels: { zone: e2e }
+  taints: ["dedicated=e2e:NoSchedule"]
+  rke2_args: [agent, --node-name=ros-config-e2e, --tls-san, k8s.e2e]
 server_url: https://k8s.e2e:6443
 hostnme: typo
 `;
@@ -122,6 +130,24 @@ describe('a disk configured with every key, checked over SSH as rancher', () => 
     expect((await sh('ros config show 2>/dev/null; sudo ros config show 2>/dev/null')).stdout).not.toMatch(new RegExp(`${password}|\\$6\\$`));
   }, testTimeoutMs);
 
+  it('wrote RKE2\'s config.yaml from the Kubernetes keys, readable by root only; the token is in no log and masked by ros config show', async () => {
+    expect((await sh('sudo stat -c "%a %U" /etc/rancher/rke2/config.yaml')).stdout).toBe('600 root');
+    expect(parse((await sh('sudo cat /etc/rancher/rke2/config.yaml')).stdout)).toEqual({
+      server: 'https://k8s.e2e:9345',
+      token: k8sToken,
+      'node-label': ['zone=e2e'],
+      'node-taint': ['dedicated=e2e:NoSchedule'],
+      'node-name': 'ros-config-e2e',
+      'tls-san': ['k8s.e2e'],
+    });
+    const log = await journal();
+    expect(log).toContain('ros: kubernetes: wrote /etc/rancher/rke2/config.yaml for rke2 as an agent (server, token, node-label, node-taint, node-name, tls-san)');
+    expect(log).not.toContain(k8sToken);
+    const shown = (await sh('sudo ros config show')).stdout;
+    expect(shown).toMatch(/^ {2}token: \(hidden\)$/m);
+    expect(shown).not.toContain(k8sToken);
+  }, testTimeoutMs);
+
   it('gave the environment to services systemd starts and to login shells', async () => {
     expect((await sh('sudo systemd-run --quiet --wait --pipe printenv E2E_PROXY')).stdout).toBe('http://proxy.e2e:3128');
     expect((await sh('bash -lc "printenv E2E_PROXY"')).stdout).toBe('http://proxy.e2e:3128');
@@ -130,7 +156,7 @@ describe('a disk configured with every key, checked over SSH as rancher', () => 
   it('said what it did not apply: the typo, the Kubernetes key, the GitHub key without a network; the units all succeeded', async () => {
     const log = await journal();
     expect(log).toContain('hostnme: unknown key, ignored (did you mean "hostname"?)');
-    expect(log).toContain('ros: warning: server_url: accepted, not applied by this OS');
+    expect(log).toContain('ros: warning: server_url: accepted, not applied by this OS at the top level: use ros.server_url');
     expect(log).toMatch(/ros: warning: ssh_authorized_keys: github:no-network-here: keys not fetched/);
     expect((await sh('systemctl is-active ros-config-init ros-config-boot ros-config-runtime')).stdout).toBe('active\nactive\nactive');
   }, testTimeoutMs);

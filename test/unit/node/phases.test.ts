@@ -114,7 +114,7 @@ describe('applyPhase init', () => {
     write('oem/90.yaml', 'server_url: https://k8s:6443\n');
     const system = createTestSystem(root);
     expect(await applyPhase(system, 'init')).toEqual({ ok: true });
-    expect(system.lines).toContain('ros: warning: server_url: accepted, not applied by this OS');
+    expect(system.lines).toContain('ros: warning: server_url: accepted, not applied by this OS at the top level: use ros.server_url');
   });
 });
 
