@@ -21,7 +21,7 @@ SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profil
 SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
 
-.PHONY: all setup compile build iso disk netboot smoke push sign verify keygen release test test-unit test-integration test-e2e bench bench-publish plan clean
+.PHONY: all setup compile build iso disk netboot smoke push sign verify keygen release builder test test-unit test-integration test-e2e bench bench-publish plan clean
 
 all: iso
 
@@ -76,6 +76,21 @@ verify: compile
 
 keygen: compile
 	$(ROS_BUILD) keygen --output-prefix $(basename $(KEY))
+
+# The builder image (builder/Dockerfile): ros-build and every tool it runs, for machines with only a Docker engine.
+# Its base is the OS's Debian release: here the one ros-build bootstraps (no Docker Hub), elsewhere debian:bookworm.
+BUILDER_IMAGE ?= ros-build:dev
+BUILDER_BASE  ?= debian:bookworm
+BUILDER_CONTEXT := build/builder-context
+builder: compile
+	rm -rf $(BUILDER_CONTEXT) && mkdir -p $(BUILDER_CONTEXT)/app
+	cp -a dist iso schema images overlays os.yaml package.json package-lock.json $(BUILDER_CONTEXT)/app/
+	rm -f $(BUILDER_CONTEXT)/app/dist/.stamp $(BUILDER_CONTEXT)/app/dist/.tsbuildinfo
+	cd $(BUILDER_CONTEXT)/app && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+	cp builder/entrypoint.sh $(BUILDER_CONTEXT)/
+	docker image inspect $(BUILDER_BASE) >/dev/null 2>&1 || $(ROS_BUILD) build $(SPEC_FLAGS)
+	docker build --build-arg BASE=$(BUILDER_BASE) -t $(BUILDER_IMAGE) -f builder/Dockerfile $(BUILDER_CONTEXT)
+	@docker image inspect $(BUILDER_IMAGE) --format 'builder: $(BUILDER_IMAGE) {{.Id}} ({{.Size}} bytes)'
 
 # The whole release, the same locally and in CI: build, boot-test, push, sign.
 release: compile

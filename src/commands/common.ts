@@ -1,10 +1,14 @@
 import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connectEngine } from '../docker/engine.js';
 import { UserError } from '../errors.js';
 import { createBuildEnv, type BuildEnv } from '../plan/env.js';
 import { loadSpec } from '../spec/load.js';
-import type { Compression, SpecOverrides } from '../spec/types.js';
+import type { Compression, ResolvedSpec, SpecOverrides } from '../spec/types.js';
+
+const DEFAULT_SPEC = 'os.yaml';
 
 export interface SpecFlags {
   spec: string;
@@ -20,7 +24,7 @@ export interface SpecFlags {
 /** Flags every spec-driven command takes; they override os.yaml. */
 export function addSpecOptions(command: Command): Command {
   return command
-    .option('-f, --spec <path>', 'build spec', 'os.yaml')
+    .option('-f, --spec <path>', `build spec (without one here: ros-build's own, outputs in ./build)`, DEFAULT_SPEC)
     .option('--repo <repository>', 'image repository (overrides image.repository; make: REPO)')
     .option('--tag <tag>', 'image tag (overrides image.tag; make: TAG)')
     .option('--profile <name>', 'distro profile from os.yaml (make: PROFILE)')
@@ -49,8 +53,25 @@ export function toOverrides(flags: SpecFlags): SpecOverrides {
   };
 }
 
+/** ros-build's own os.yaml, its layer contexts beside it: the spec when the directory has none (see loadSpecFlags). */
+export const PACKAGED_SPEC_PATH = fileURLToPath(new URL('../../os.yaml', import.meta.url));
+
+/**
+ * The spec the flags name. Without --spec and without an os.yaml here,
+ * ros-build's own spec, with the outputs in ./build: a directory holding only
+ * a Dockerfile FROM rancher/os2 builds media with `iso --image mine` (the
+ * builder image's usual case). Said once on stderr.
+ */
+export function loadSpecFlags(flags: SpecFlags): ResolvedSpec {
+  const overrides = toOverrides(flags);
+  if (flags.spec !== DEFAULT_SPEC || existsSync(resolve(DEFAULT_SPEC)) || resolve(DEFAULT_SPEC) === PACKAGED_SPEC_PATH) return loadSpec(flags.spec, overrides);
+  overrides.outputDir ??= resolve('build');
+  process.stderr.write(`ros-build: no ${DEFAULT_SPEC} in ${process.cwd()}: using ros-build's own spec (${PACKAGED_SPEC_PATH}); outputs go to ${overrides.outputDir}\n`);
+  return loadSpec(PACKAGED_SPEC_PATH, overrides);
+}
+
 export async function prepareEnv(flags: SpecFlags): Promise<BuildEnv> {
-  const spec = loadSpec(flags.spec, toOverrides(flags));
+  const spec = loadSpecFlags(flags);
   const docker = await connectEngine();
   return createBuildEnv(docker, spec);
 }

@@ -12,8 +12,7 @@ import { createClientPool, resolveSignTargets, signChecksums, signTargets } from
 import { chooseSigner, type SignerChoice } from '../publish/signer.js';
 import { verifyChecksums, verifyImageSignature, verifyPushed } from '../publish/verify.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../publish/registry/retry.js';
-import { loadSpec } from '../spec/load.js';
-import { addSpecOptions, toOverrides, type SpecFlags } from './common.js';
+import { addSpecOptions, loadSpecFlags, type SpecFlags } from './common.js';
 
 export interface RegistryFlags {
   allowHttp?: boolean;
@@ -41,7 +40,7 @@ export function registerPublishCommands(program: Command): void {
         .option('--image-only', 'push the runnable image but not the media'),
     ),
   ).action(async (flags: SpecFlags & RegistryFlags & { imageOnly?: boolean }) => {
-    const spec = loadSpec(flags.spec, toOverrides(flags));
+    const spec = loadSpecFlags(flags);
     const docker = await connectEngine();
     const manifest = await pushBuild(docker, spec, { allowHttp: Boolean(flags.allowHttp), retry: toRetryPolicy(flags), imageOnly: flags.imageOnly }, createReporter());
     for (const pushed of listPushRecords(manifest)) process.stdout.write(`${pushed.reference}@${pushed.digest}\n`);
@@ -69,7 +68,7 @@ export function registerSigningCommands(program: Command): void {
     ),
   ).action(async (references: string[], flags: SignFlags) => {
     if (flags.key && flags.keyless) throw new UserError('--key and --keyless exclude each other', 'sign with a key pair, or keylessly in CI');
-    const spec = loadSpec(flags.spec, toOverrides(flags));
+    const spec = loadSpecFlags(flags);
     const report = createReporter();
     const allowHttp = Boolean(flags.allowHttp);
     const signer = await chooseSigner({ keyPath: flags.key, keyless: Boolean(flags.keyless), choice: flags.signer, allowHttp });
@@ -91,7 +90,7 @@ export function registerSigningCommands(program: Command): void {
         .option('--no-checksums', 'do not verify build/SHA256SUMS.sig'),
     ),
   ).action(async (references: string[], flags: SpecFlags & RegistryFlags & { key: string; checksums: boolean }) => {
-    const spec = loadSpec(flags.spec, toOverrides(flags));
+    const spec = loadSpecFlags(flags);
     const pem = await readFile(flags.key, 'utf8').catch(() => {
       throw new UserError(`public key ${flags.key} not found`, 'pass the cosign.pub that belongs to the signing key');
     });

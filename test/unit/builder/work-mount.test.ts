@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { findOwnContainerId, judgeWorkMount } from '../../../src/builder/work-mount.js';
+import { compareApiVersions } from '../../../src/docker/engine.js';
+
+describe('the builder\'s work directory', () => {
+  const id = 'ab'.repeat(32);
+  it('finds its container from the hostname file the engine mounts for it', () => {
+    const mountinfo = `611 590 0:52 / / rw,relatime - overlay overlay rw\n622 611 8:1 /var/lib/docker/containers/${id}/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw\n`;
+    expect(findOwnContainerId(mountinfo)).toBe(id);
+    expect(findOwnContainerId('611 590 0:52 / / rw - overlay overlay rw\n')).toBeUndefined();
+  });
+
+  it('accepts the host directory at its own path, a subdirectory of it too', () => {
+    const mounts = [{ Type: 'bind', Source: '/var/run/docker.sock', Destination: '/var/run/docker.sock' }, { Type: 'bind', Source: '/home/me/os', Destination: '/home/me/os' }];
+    expect(judgeWorkMount(mounts, '/home/me/os')).toBeUndefined();
+    expect(judgeWorkMount(mounts, '/home/me/os/derived')).toBeUndefined();
+  });
+
+  it('names the problem and the fix: not mounted, mounted elsewhere, a volume', () => {
+    expect(judgeWorkMount([{ Type: 'bind', Source: '/home/me/os', Destination: '/home/me/os' }], '/work')).toBe(
+      'the work directory /work is inside the builder\'s own file system: what ros-build writes there would be lost with the container, and the engine cannot see it; mount it at the same path: docker run -v "$PWD:$PWD" -w "$PWD" …',
+    );
+    expect(judgeWorkMount([{ Type: 'bind', Source: '/home/me/os', Destination: '/src' }], '/src/sub')).toBe(
+      'the work directory /src/sub is /home/me/os/sub on the host: paths in messages and in the manifest would name a place that does not exist there; mount it at the same path: docker run -v "$PWD:$PWD" -w "$PWD" …',
+    );
+    expect(judgeWorkMount([{ Type: 'volume', Source: '/var/lib/docker/volumes/x/_data', Destination: '/work' }], '/work')).toMatch(/^the work directory \/work is on a volume:/);
+    // The closest mount decides: /home/me/os inside a bind of /home.
+    expect(judgeWorkMount([{ Type: 'bind', Source: '/home', Destination: '/home' }, { Type: 'bind', Source: '/elsewhere', Destination: '/home/me/os' }], '/home/me/os')).toMatch(/is \/elsewhere on the host/);
+  });
+});
+
+describe('the engine\'s API version', () => {
+  it('compares numerically, part by part', () => {
+    expect(compareApiVersions('1.41', '1.41')).toBe(0);
+    expect(compareApiVersions('1.43', '1.41')).toBe(1);
+    expect(compareApiVersions('1.9', '1.41')).toBe(-1);
+    expect(compareApiVersions('2', '1.41')).toBe(1);
+  });
+});
