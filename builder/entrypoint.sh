@@ -5,7 +5,10 @@
 # their messages are ros-build's own (src/builder/).
 set -eu
 app=/usr/local/lib/ros-build/app
-run() { exec /usr/local/lib/ros-build/node "$app/dist/cli.js" "$@"; }
+cli=$app/dist/cli.js
+# rancher/os2's builder command, for pipelines that call it by that name.
+if [ "${1:-}" = ros-image-build ]; then shift; cli=$app/dist/compat/ros-image-build.js; fi
+run() { exec /usr/local/lib/ros-build/node "$cli" "$@"; }
 uid=$(stat -c %u .)
 gid=$(stat -c %g .)
 [ "$(id -u)" = 0 ] && [ "$uid" != 0 ] || run "$@"
@@ -18,4 +21,4 @@ export HOME=/tmp/ros-build-home
 mkdir -p "$HOME"
 chown "$uid:$gid" "$HOME"
 exec setpriv --reuid="$uid" --regid="$gid" --groups="$groups" --inh-caps=-all \
-  /usr/local/lib/ros-build/node "$app/dist/cli.js" "$@"
+  /usr/local/lib/ros-build/node "$cli" "$@"
