@@ -8,8 +8,17 @@ import { registerPruneCommand } from './commands/prune.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerPublishCommands, registerSigningCommands } from './commands/publish.js';
+import { delegateToBuilder } from './builder/delegate.js';
 import { installSignalHandlers, runCleanups } from './cleanup.js';
+import { connectEngine } from './docker/engine.js';
 import { formatError, UserError } from './errors.js';
+
+/** The command ran in the builder image (src/builder/delegate.ts): its exit code is ours. */
+class RanInBuilder extends Error {
+  constructor(readonly exitCode: number) {
+    super(`ran in the builder image (exit ${exitCode})`);
+  }
+}
 
 const program = new Command()
   .name('ros-build')
@@ -27,11 +36,19 @@ registerKeygenCommand(program);
 registerPruneCommand(program);
 registerServeCommand(program);
 registerConfigCommand(program);
+// A host that lacks a command's tools runs it in the builder image, when that image is here.
+program.hook('preAction', async (_program, action) => {
+  const exitCode = await delegateToBuilder(() => connectEngine(), action.name(), process.argv.slice(2));
+  if (exitCode !== undefined) throw new RanInBuilder(exitCode);
+});
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   await runCleanups();
-  process.stderr.write(`${formatError(error)}\n`);
-  process.exitCode = error instanceof UserError ? 2 : 1;
+  if (error instanceof RanInBuilder) process.exitCode = error.exitCode;
+  else {
+    process.stderr.write(`${formatError(error)}\n`);
+    process.exitCode = error instanceof UserError ? 2 : 1;
+  }
 }

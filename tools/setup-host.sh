@@ -90,7 +90,12 @@ install_packages() {
     if [ -x /etc/init.d/docker-registry ]; then as_root /etc/init.d/docker-registry stop >/dev/null 2>&1 || true; fi
   else
     say "missing host packages: $packages"
-    say "install them with your package manager (Debian/Ubuntu: sudo apt-get install $packages), then rerun"
+    # ros-build runs a command whose tools are missing in the builder image (src/builder/delegate.ts).
+    if docker image inspect "${ROS_BUILD_BUILDER_IMAGE:-ros-build:dev}" >/dev/null 2>&1; then
+      say "the builder image ${ROS_BUILD_BUILDER_IMAGE:-ros-build:dev} is here: ros-build runs what needs them in it"
+      return 0
+    fi
+    say "install them with your package manager (Debian/Ubuntu: sudo apt-get install $packages), then rerun; or use the builder image (README: Only Docker on your machine)"
     exit 1
   fi
 }

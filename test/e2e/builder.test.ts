@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,29 @@ describe('the builder image, with only the socket and the work directory', () =>
     }
     const check = await execa('qemu-img', ['check', join(work, 'disk.qcow2')], { reject: false });
     expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+  }, testTimeoutMs);
+});
+
+describe('a host without the tools', () => {
+  it('`make iso` builds through the builder image by itself, and says so', async () => {
+    // A PATH with Node.js, the engine's CLI, make and the shell's utilities, and none of the tools ros-build runs.
+    const bin = mkdtempSync(join(tmpdir(), 'ros-builder-path-'));
+    try {
+      const kept = ['node', 'npm', 'npx', 'docker', 'make', 'sh', 'bash', 'env', 'cmp', 'cp', 'tr', 'sort', 'seq', 'timeout', 'cat', 'id', 'dirname', 'touch', 'mkdir', 'rm', 'find', 'ls', 'grep', 'sed', 'stat', 'head', 'tail', 'basename', 'readlink', 'printf', 'test', 'true', 'wc', 'uname', 'date', 'chmod', 'mv', 'ln', 'tee'];
+      for (const name of kept) {
+        const found = await execa('sh', ['-c', `command -v ${name}`], { reject: false });
+        if (found.exitCode === 0 && found.stdout.startsWith('/')) symlinkSync(found.stdout.trim(), join(bin, name));
+      }
+      const made = await execa('make', ['--no-print-directory', 'iso', `REPO=${testImage.repo}`, `TAG=${testImage.tag}`], { cwd: repoRoot, env: { PATH: bin }, reject: false, all: true });
+      expect(made.exitCode, made.all).toBe(0);
+      expect(made.all).toContain('setup: the builder image ros-build:dev is here');
+      expect(made.all).toMatch(/ros-build: (tar2sqfs|xorriso)[^\n]* not found on this machine: running `iso` in the builder image ros-build:dev/);
+      const iso = made.stdout.trim().split('\n').at(-1)!;
+      expect(iso).toMatch(/\.iso$/);
+      expect(statSync(iso).size).toBeGreaterThan(100 * 2 ** 20);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   }, testTimeoutMs);
 });
 

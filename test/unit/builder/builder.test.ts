@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { builderContainerOptions, findMissingTools } from '../../../src/builder/delegate.js';
 import { findOwnContainerId, judgeWorkMount } from '../../../src/builder/work-mount.js';
 import { compareApiVersions } from '../../../src/docker/engine.js';
 
@@ -35,5 +36,25 @@ describe('the engine\'s API version', () => {
     expect(compareApiVersions('1.43', '1.41')).toBe(1);
     expect(compareApiVersions('1.9', '1.41')).toBe(-1);
     expect(compareApiVersions('2', '1.41')).toBe(1);
+  });
+});
+
+describe('running a command in the builder image', () => {
+  it('mounts the socket and the work directory at their paths, and passes the build\'s environment only', () => {
+    const options = builderContainerOptions(['iso', '--image', 'mine:v1'], '/home/me/os', { SOURCE_DATE_EPOCH: '1700000000', COSIGN_PASSWORD: 'pw', HOME: '/home/me', PATH: '/usr/bin' });
+    expect(options).toMatchObject({ Image: 'ros-build:dev', Cmd: ['iso', '--image', 'mine:v1'], WorkingDir: '/home/me/os', Env: ['SOURCE_DATE_EPOCH=1700000000', 'COSIGN_PASSWORD=pw'] });
+    expect(options.HostConfig?.Binds).toEqual(['/var/run/docker.sock:/var/run/docker.sock', '/home/me/os:/home/me/os']);
+  });
+
+  it('mounts the socket DOCKER_HOST names, and passes a TCP engine on instead', () => {
+    expect(builderContainerOptions(['plan'], '/w', { DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }).HostConfig?.Binds).toEqual(['/run/user/1000/docker.sock:/var/run/docker.sock', '/w:/w']);
+    const tcp = builderContainerOptions(['plan'], '/w', { DOCKER_HOST: 'tcp://10.0.0.5:2376' });
+    expect(tcp.HostConfig?.Binds).toEqual(['/w:/w']);
+    expect(tcp.Env).toEqual(['DOCKER_HOST=tcp://10.0.0.5:2376']);
+  });
+
+  it('finds what a command lacks on a PATH', async () => {
+    expect(await findMissingTools('iso', '/nonexistent')).toEqual(expect.arrayContaining(['tar2sqfs', 'xorriso']));
+    expect(await findMissingTools('config', '/nonexistent')).toEqual([]);
   });
 });
