@@ -16,9 +16,12 @@ export async function applyKubernetes(system: NodeSystem, ros: RosConfig, phase:
     system.log(`ros: ${await writeDistributionConfig(system.root, ros)}`);
     const { distribution, role } = planDistributionConfig(ros);
     let installed = false;
-    if (wantsInstall(ros, distribution, await readInstalled(system.root))) {
+    const previous = await readInstalled(system.root);
+    if (wantsInstall(ros, distribution, previous)) {
       if (phase !== 'runtime') {
         system.log(`ros: kubernetes: ${distribution} ${ros.kubernetes?.version ?? ros.kubernetes?.image} is installed by the runtime phase, once the network is up`);
+        // Until then the installed version (if any) runs.
+        if (!previous) return errors;
       } else {
         try {
           system.log(`ros: ${(await installDistribution(system, ros, distribution, role)).line}`);
