@@ -9,8 +9,7 @@ import { scratchDirs } from '../helpers/scratch.js';
 
 const GiB = 2 ** 30;
 const epoch = '1700000000';
-const formats = 'raw,qcow2,vhd,vmdk,ova,gce,ami';
-/** The formats promised byte-identical (README): the first build makes only these, the second every format. */
+/** The formats promised byte-identical (README), made by both builds. The others (vmdk, ova, ami) are made through the CLI and booted by the cloud e2e. */
 const reproducible = 'raw,qcow2,vhd,gce';
 const flagsFor = (outputDir: string) => ['--repo', testImage.repo, '--tag', testImage.tag, '--output-dir', outputDir];
 
@@ -50,9 +49,9 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
 
   beforeAll(async () => {
     writeFileSync(cloudConfig, '#cloud-config\nhostname: disk-it\n');
-    for (const [dir, wanted] of [[first, reproducible], [second, formats]] as const) {
+    for (const dir of [first, second]) {
       const env = { SOURCE_DATE_EPOCH: epoch };
-      built = await runCli(['disk', '--format', wanted, '--cloud-config', cloudConfig, ...flagsFor(dir)], { env });
+      built = await runCli(['disk', '--format', reproducible, '--cloud-config', cloudConfig, ...flagsFor(dir)], { env });
       expect(built.stderr).not.toMatch(/error:/);
       expect(built.exitCode).toBe(0);
     }
@@ -62,10 +61,10 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
     paths = Object.fromEntries(built.stdout.trim().split('\n').map((path) => [path.slice(second.length + 1).replace(/^[^.]+\./, ''), path]));
   });
 
-  it('writes every format, listed in the manifest with its format', async () => {
-    expect(Object.keys(paths).sort()).toEqual(['ami.raw', 'gce.tar.gz', 'ova', 'qcow2', 'raw', 'vhd', 'vmdk']);
+  it('writes each format asked for, listed in the manifest with its format', async () => {
+    expect(Object.keys(paths).sort()).toEqual(['gce.tar.gz', 'qcow2', 'raw', 'vhd']);
     const manifest = JSON.parse(readFileSync(join(second, 'manifest.json'), 'utf8'));
-    expect(manifest.artifacts.map((a: { format: string }) => a.format).sort()).toEqual(['ami', 'gce', 'iso', 'ova', 'qcow2', 'raw', 'vhd', 'vmdk']);
+    expect(manifest.artifacts.map((a: { format: string }) => a.format).sort()).toEqual(['gce', 'iso', 'qcow2', 'raw', 'vhd']);
     for (const artifact of manifest.artifacts) expect(artifact.sha256).toBe(await sha256File(join(second, artifact.path)));
   }, 300_000);
 
@@ -133,10 +132,10 @@ describe('ros-build disk: two builds from one image, each exporting it afresh', 
   });
 
   it('makes images qemu-img reads and checks, a fixed VHD a whole MiB with its footer, and a GCE tarball of disk.raw alone', async () => {
-    for (const [name, format] of [['qcow2', 'qcow2'], ['vmdk', 'vmdk'], ['vhd', 'vpc'], ['raw', 'raw']] as const) {
+    for (const [name, format] of [['qcow2', 'qcow2'], ['vhd', 'vpc'], ['raw', 'raw']] as const) {
       const { stdout } = await execa('qemu-img', ['info', '--output=json', '-f', format, paths[name]!]);
       expect(JSON.parse(stdout)['virtual-size'], name).toBe(statSync(paths.raw!).size);
-      if (name === 'qcow2' || name === 'vmdk') await execa('qemu-img', ['check', '-f', format, paths[name]!]);
+      if (name === 'qcow2') await execa('qemu-img', ['check', '-f', format, paths[name]!]);
     }
     expect(statSync(paths.vhd!).size % 2 ** 20).toBe(512);
     expect(readTail(paths.vhd!, 512).subarray(0, 8).toString('ascii')).toBe('conectix');
