@@ -43,7 +43,12 @@ export interface QemuStartOptions {
   args: string[];
   logPath: string;
   onEvent?: (event: BootEvent) => void;
+  /** Press Enter at GRUB's menu countdown, as a person in a hurry would: the default entry starts at once instead of after the timeout. */
+  skipMenuCountdown?: boolean;
 }
+
+/** What GRUB prints under its menu while it counts down to the default entry. */
+const MENU_COUNTDOWN = 'The highlighted entry will be executed automatically in';
 
 export class QemuProcess {
   private readonly started = performance.now();
@@ -67,6 +72,9 @@ export class QemuProcess {
   private serialText = '';
   /** Where in serialText the next waitForSerial starts looking. */
   private serialMark = 0;
+  private skipMenuCountdown = false;
+  /** Where in serialText the last menu countdown was answered: each boot's menu is answered once. */
+  private menuMark = 0;
   /** The start of an escape sequence the last chunk ended in. */
   private serialPending = '';
 
@@ -108,6 +116,7 @@ export class QemuProcess {
     // stdin is the serial console's input (-serial stdio): typeOnSerial writes there.
     const child = spawn(options.binary, options.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const qemu = new QemuProcess(child, log, command, options.logPath, options.binary, options.onEvent);
+    qemu.skipMenuCountdown = options.skipMenuCountdown ?? false;
     qemu.notify({ kind: 'started', command, logPath: options.logPath });
     return qemu;
   }
@@ -256,10 +265,18 @@ export class QemuProcess {
     const seconds = this.elapsed() - this.watchStart;
     const text = this.decoder.write(chunk);
     this.keepSerialText(text);
+    if (this.skipMenuCountdown) this.answerMenuCountdown();
     const update = this.watcher.feed(text, seconds);
     for (const text of update.lines) this.notify({ kind: 'line', text, seconds });
     for (const marker of update.markers) this.notify({ kind: 'marker', ...marker });
     this.changed();
+  }
+
+  private answerMenuCountdown(): void {
+    const at = this.serialText.indexOf(MENU_COUNTDOWN, this.menuMark);
+    if (at < 0 || !this.child.stdin?.writable) return;
+    this.menuMark = at + MENU_COUNTDOWN.length;
+    this.child.stdin.write('\r');
   }
 
   private keepSerialText(text: string): void {
@@ -273,6 +290,7 @@ export class QemuProcess {
     if (excess > 0) {
       this.serialText = this.serialText.slice(excess);
       this.serialMark = Math.max(0, this.serialMark - excess);
+      this.menuMark = Math.max(0, this.menuMark - excess);
     }
   }
 
