@@ -1,6 +1,6 @@
 import { gatherConfig } from '../config-sources.js';
 import type { NodeSystem } from '../system.js';
-import { planDistributionConfig, wantsKubernetes } from './config.js';
+import { planDistributionConfig, wantsKubernetes, type KubernetesRole } from './config.js';
 import { readInstalled, serviceUnit, wantsInstall } from './install.js';
 
 /** `ros status`'s Kubernetes line: what is installed, its service's state, and a configured version not installed yet; undefined when the node runs none. */
@@ -10,7 +10,7 @@ export async function describeKubernetes(system: NodeSystem): Promise<string | u
   if (!wantsKubernetes(merged.ros) && !installed) return undefined;
   const ros = merged.ros ?? {};
   let distribution = installed?.distribution ?? 'rke2';
-  let role = 'server' as ReturnType<typeof planDistributionConfig>['role'];
+  let role: KubernetesRole = 'server';
   try {
     ({ distribution, role } = planDistributionConfig(ros));
   } catch {
