@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { runCli, specFlags, testImage } from '../helpers/cli.js';
+import { buildAndPushContext } from '../helpers/docker-push.js';
 import { errorLines, lastDiskBoot } from '../helpers/serial.js';
 import { writeTestSpec } from '../helpers/spec.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -89,12 +90,7 @@ async function pushBrokenImage(): Promise<string> {
     join(context, 'Dockerfile'),
     [`FROM ${testImage.repo}:${testImage.tag} AS os`, 'FROM scratch', ...['/boot/', '/usr/lib/shim/', '/usr/lib/grub/x86_64-efi-signed/'].map((dir) => `COPY --from=os ${dir} ${dir}`), 'COPY ros-release /usr/lib/ros-release', ''].join('\n'),
   );
-  const ref = `${registry.host}/${testImage.repo}:broken`;
-  await execa('docker', ['build', '-q', '-t', ref, context]);
-  await execa('docker', ['push', '-q', ref]);
-  const digest = (await execa('docker', ['inspect', '--format', '{{index .RepoDigests 0}}', ref])).stdout.trim().split('@')[1]!;
-  await execa('docker', ['rmi', ref], { reject: false });
-  return digest;
+  return buildAndPushContext(context, `${registry.host}/${testImage.repo}:broken`);
 }
 
 async function sign(tag: string, keyPrefix: string): Promise<void> {

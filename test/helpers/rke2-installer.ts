@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildAndPushContext } from './docker-push.js';
 
 /*
  * A stand-in for rancher/system-agent-installer-rke2 (RKE2 itself cannot be
@@ -95,10 +96,6 @@ export async function pushStandInInstaller(work: string, repository: string, tag
   writeFileSync(join(context, 'installer.sh'), INSTALLER_SH);
   writeFileSync(join(context, 'run.sh'), '#!/bin/sh\n# What Rancher\'s system-agent runs; ros runs installer.sh itself.\nINSTALL_RKE2_ARTIFACT_PATH=$(dirname "$0") sh "$(dirname "$0")/installer.sh"\n');
   writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY installer.sh run.sh rke2.linux-amd64.tar.gz sha256sum-amd64.txt /\n');
-  const reference = `${repository}:${tag}`;
-  await execa('docker', ['build', '-q', '-t', reference, context]);
-  await execa('docker', ['push', '-q', reference]);
-  const digest = (await execa('docker', ['inspect', '--format', '{{index .RepoDigests 0}}', reference])).stdout.trim().split('@')[1]!;
-  await execa('docker', ['rmi', reference], { reject: false });
+  const digest = await buildAndPushContext(context, `${repository}:${tag}`);
   return { reference: `${repository}@${digest}`, digest };
 }

@@ -17,7 +17,9 @@ import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubernetesDistribution, RosConfig } from '../../config/types.js';
 import { formatBytes } from '../../format-bytes.js';
+import { lastLines } from '../../progress/tail.js';
 import { syncPath } from '../durable.js';
+import { mustRun } from '../slots/partitions.js';
 import type { NodeSystem } from '../system.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import type { KubernetesRole } from './config.js';
@@ -109,7 +111,7 @@ export async function installDistribution(system: NodeSystem, ros: RosConfig, di
   await mkdir(prefix, { recursive: true, mode: 0o755 });
   const absolutePrefix = join('/', KUBERNETES_STATE_DIR, distribution, version);
   const ran = await system.run('sh', [join(artifactDir, layout.script)], { env: { ...process.env, ...layout.env(artifactDir, absolutePrefix, role) } });
-  if (ran.code !== 0) throw refuse(`its ${layout.script} failed (exit ${ran.code}): ${lastLines(ran.output)}`);
+  if (ran.code !== 0) throw refuse(`its ${layout.script} failed (exit ${ran.code}): ${lastOutput(ran.output)}`);
   await keepUnits(system.root, distribution, prefix);
   await syncPath(prefix);
 
@@ -146,8 +148,9 @@ export async function startDistribution(system: NodeSystem, distribution: Kubern
 
 /** The tarball must match its line in the checksum file the image carries (the vendor's installer checks it too, less clearly). */
 async function checkArtifact(dir: string, layout: InstallerLayout): Promise<void> {
+  const present = await readdir(dir);
   for (const name of [layout.script, layout.artifact, layout.checksums]) {
-    if (!(await readdir(dir)).includes(name)) throw new Error(`it has no ${name} (an installer image holds ${layout.script}, ${layout.artifact} and ${layout.checksums})`);
+    if (!present.includes(name)) throw new Error(`it has no ${name} (an installer image holds ${layout.script}, ${layout.artifact} and ${layout.checksums})`);
   }
   const sums = await readFile(join(dir, layout.checksums), 'utf8');
   const expected = sums.split('\n').map((line) => line.trim().split(/\s+/)).find((fields) => fields[1]?.replace(/^\*/, '') === layout.artifact)?.[0];
@@ -175,11 +178,7 @@ async function restoreUnits(root: string, installed: InstalledDistribution): Pro
   for (const name of await readdir(kept).catch(() => [] as string[])) await copyFile(join(kept, name), join(etc, name));
 }
 
-async function mustRun(system: NodeSystem, file: string, args: string[]): Promise<void> {
-  const result = await system.run(file, args);
-  if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} failed (exit ${result.code}): ${lastLines(result.output)}`);
-}
-
-function lastLines(output: string): string {
-  return output.trim().split('\n').slice(-3).join(' | ') || 'no output';
+/** The installer's last lines, on one line of the error. */
+function lastOutput(output: string): string {
+  return lastLines(output, 3).replaceAll('\n', ' | ') || 'no output';
 }

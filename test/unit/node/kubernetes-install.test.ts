@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RosConfig } from '../../../src/config/types.js';
 import { installDistribution, KUBERNETES_STATE_DIR, readInstalled, startDistribution, wantsInstall } from '../../../src/node/kubernetes/install.js';
-import type { NodeSystem, RunOptions } from '../../../src/node/system.js';
+import type { NodeSystem } from '../../../src/node/system.js';
+import { createRecordingSystem } from './install-root.js';
 
 /*
  * The install's own logic over a scratch root: the registry (resolveImage,
@@ -32,31 +33,21 @@ vi.mock('../../../src/node/upgrade/index.js', () => ({
 const roots: string[] = [];
 afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
 
-function fakeSystem(): NodeSystem & { calls: Array<{ file: string; args: readonly string[]; env?: NodeJS.ProcessEnv }>; lines: string[] } {
+/** A scratch root whose `sh` does what RKE2's install.sh does with a tar prefix: the tree under it, the units in /etc/systemd/system. */
+function fakeSystem() {
   const root = mkdtempSync(join(tmpdir(), 'ros-k8s-install-'));
   roots.push(root);
-  const calls: Array<{ file: string; args: readonly string[]; env?: NodeJS.ProcessEnv }> = [];
-  const lines: string[] = [];
-  return {
-    root,
-    calls,
-    lines,
-    log: (line) => lines.push(line),
-    async run(file: string, args: readonly string[], options?: RunOptions) {
-      calls.push({ file, args, env: options?.env });
-      if (file === 'sh') {
-        if (fixture.installerFails) return { code: 1, output: '[ERROR] no space left\n' };
-        // What RKE2's install.sh does with a tar prefix: the tree under it, the units in /etc/systemd/system.
-        const prefix = join(root, options!.env!.INSTALL_RKE2_TAR_PREFIX!);
-        mkdirSync(join(prefix, 'bin'), { recursive: true });
-        writeFileSync(join(prefix, 'bin/rke2'), 'rke2');
-        mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
-        writeFileSync(join(root, 'etc/systemd/system/rke2-server.service'), `ExecStart=${options!.env!.INSTALL_RKE2_TAR_PREFIX}/bin/rke2 server\n`);
-        writeFileSync(join(root, 'etc/systemd/system/rke2-server.env'), 'HOME=/root\n');
-      }
-      return { code: 0, output: '' };
-    },
-  };
+  return createRecordingSystem(root, (file, _args, options) => {
+    if (file !== 'sh') return undefined;
+    if (fixture.installerFails) return { code: 1, output: '[ERROR] no space left\n' };
+    const prefix = options!.env!.INSTALL_RKE2_TAR_PREFIX!;
+    mkdirSync(join(root, prefix, 'bin'), { recursive: true });
+    writeFileSync(join(root, prefix, 'bin/rke2'), 'rke2');
+    mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+    writeFileSync(join(root, 'etc/systemd/system/rke2-server.service'), `ExecStart=${prefix}/bin/rke2 server\n`);
+    writeFileSync(join(root, 'etc/systemd/system/rke2-server.env'), 'HOME=/root\n');
+    return undefined;
+  });
 }
 
 const want = (version: string, extra: Partial<NonNullable<RosConfig['kubernetes']>> = {}): RosConfig => ({ kubernetes: { version, image: `registry.example/installer:${version}`, ...extra } });
@@ -80,9 +71,9 @@ describe('installing from an installer image', () => {
     const system = fakeSystem();
     const first = await installDistribution(system, want('v1.0.0+rke2r1', { verify_key: '/etc/k.pub' }), 'rke2', 'agent');
     expect(first.line).toMatch(/^kubernetes: installed rke2 v1\.0\.0\+rke2r1 from registry\.example\/installer:v1\.0\.0\+rke2r1@sha256:a{64} \(signature verified with \/etc\/k\.pub; 3\.0 MiB pulled\) in \d+ s$/);
-    const installer = system.calls.find((call) => call.file === 'sh')!;
+    const installer = system.runs.find((run) => run.file === 'sh')!;
     expect(installer.args[0]).toBe(join(system.root, KUBERNETES_STATE_DIR, 'rke2/.installer/installer.sh'));
-    expect(installer.env).toMatchObject({ INSTALL_RKE2_METHOD: 'tar', INSTALL_RKE2_TYPE: 'agent', INSTALL_RKE2_TAR_PREFIX: `/${KUBERNETES_STATE_DIR}/rke2/v1.0.0+rke2r1` });
+    expect(installer.options?.env).toMatchObject({ INSTALL_RKE2_METHOD: 'tar', INSTALL_RKE2_TYPE: 'agent', INSTALL_RKE2_TAR_PREFIX: `/${KUBERNETES_STATE_DIR}/rke2/v1.0.0+rke2r1` });
     expect(readFileSync(join(system.root, KUBERNETES_STATE_DIR, 'rke2/v1.0.0+rke2r1/ros-units/rke2-server.service'), 'utf8')).toContain('/rke2/v1.0.0+rke2r1/bin/rke2');
     expect(existsSync(join(system.root, KUBERNETES_STATE_DIR, 'rke2/.installer'))).toBe(false);
 
@@ -121,10 +112,10 @@ describe('starting the service', () => {
     const system = fakeSystem();
     await installDistribution(system, want('v1.0.0+rke2r1'), 'rke2', 'server');
     rmSync(join(system.root, 'etc'), { recursive: true });
-    system.calls.length = 0;
+    system.runs.length = 0;
     expect(await startDistribution(system, 'rke2', 'server', false)).toBe('kubernetes: starting rke2-server.service (rke2 v1.0.0+rke2r1)');
     expect(readFileSync(join(system.root, 'etc/systemd/system/rke2-server.service'), 'utf8')).toContain('bin/rke2 server');
-    expect(system.calls.map((call) => [call.file, ...call.args].join(' '))).toEqual(['systemctl daemon-reload', 'systemctl stop --no-block rke2-agent.service', 'systemctl start --no-block rke2-server.service']);
+    expect(system.runs.map((run) => [run.file, ...run.args].join(' '))).toEqual(['systemctl daemon-reload', 'systemctl stop --no-block rke2-agent.service', 'systemctl start --no-block rke2-server.service']);
   });
 
   it('says there is nothing to start when nothing is installed and the image has no unit', async () => {
