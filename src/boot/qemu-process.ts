@@ -12,6 +12,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { formatCommand } from '../exec/run.js';
 import { lastLines } from '../progress/tail.js';
 import { missingQemuError } from './accel.js';
+import { QmpShutdownWatch } from './qmp.js';
 import type { Accelerator } from './qemu-args.js';
 import { SerialWatcher, type MarkerName, type Markers } from './serial-watch.js';
 
@@ -43,7 +44,21 @@ export interface QemuStartOptions {
   args: string[];
   logPath: string;
   onEvent?: (event: BootEvent) => void;
+  /** Press Enter at GRUB's menu countdown, as a person in a hurry would: the default entry starts at once instead of after the timeout. */
+  skipMenuCountdown?: boolean;
+  /**
+   * Turn the guest's resets into power cycles: qemu runs with -no-reboot and a QMP socket at this path, and when it
+   * ends because the guest reset, it is started again with the same arguments (the same disks and firmware variables).
+   * Under TCG a warm reset of OVMF with SMM has hung for good (no firmware output at 100 % CPU); a cold start has not.
+   */
+  powerCycleSocket?: string;
 }
+
+/** What the log and the watcher get between a reset and qemu's next start. */
+export const POWER_CYCLE_LINE = '[ros-build] power cycle: the guest reset; qemu starts again with the same disks and firmware variables';
+
+/** What GRUB prints under its menu while it counts down to the default entry. */
+const MENU_COUNTDOWN = 'The highlighted entry will be executed automatically in';
 
 export class QemuProcess {
   private readonly started = performance.now();
@@ -62,52 +77,89 @@ export class QemuProcess {
   private logEnded = false;
   private callbackError: { error: unknown } | undefined;
   private interrupted = false;
+  /** Resolves once qemu ended for good (not for a power cycle's restart). */
   private readonly closed: Promise<void>;
+  private resolveClosed: () => void = () => undefined;
+  private stopping = false;
+  private qmp: Promise<QmpShutdownWatch | undefined> | undefined;
   /** What the serial console printed, escape sequences removed, for waitForSerial (the last MiB). */
   private serialText = '';
   /** Where in serialText the next waitForSerial starts looking. */
   private serialMark = 0;
+  private skipMenuCountdown = false;
+  /** Where in serialText the last menu countdown was answered: each boot's menu is answered once. */
+  private menuMark = 0;
   /** The start of an escape sequence the last chunk ended in. */
   private serialPending = '';
 
   private constructor(
-    private readonly child: ChildProcess,
+    private child: ChildProcess,
     private readonly log: WriteStream,
     readonly command: string,
     readonly logPath: string,
     private readonly binary: string,
+    private readonly args: readonly string[],
     private readonly onEvent: ((event: BootEvent) => void) | undefined,
+    private readonly powerCycleSocket: string | undefined,
   ) {
     // A full disk must not crash the process (and orphan qemu); it fails the next wait instead.
     log.on('error', (error) => {
       this.logError ??= error;
       this.changed();
     });
+    this.closed = new Promise((resolveClosed) => {
+      this.resolveClosed = resolveClosed;
+    });
+    this.attach(child);
+  }
+
+  private attach(child: ChildProcess): void {
+    this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.onSerial(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.onStderr(chunk));
     child.once('error', (error: NodeJS.ErrnoException) => {
-      this.spawnError = error.code === 'ENOENT' ? missingQemuError(binary) : new Error(`could not start ${binary}: ${error.message}`);
+      this.spawnError = error.code === 'ENOENT' ? missingQemuError(this.binary) : new Error(`could not start ${this.binary}: ${error.message}`);
       this.changed();
     });
-    // "close" rather than "exit": the last serial output may still be in the pipe when the process ends.
-    this.closed = new Promise((resolveClosed) => {
-      child.once('close', (code, signal) => {
-        this.exit = { code, signal };
-        this.changed();
-        resolveClosed();
-      });
+    const gone = () => child.exitCode !== null || child.signalCode !== null;
+    if (this.powerCycleSocket) this.qmp = QmpShutdownWatch.connect(this.powerCycleSocket, gone).catch((error: Error) => {
+      if (!gone()) this.onStderr(Buffer.from(`${error.message}: a reset will end this run\n`));
+      return undefined;
     });
+    // "close" rather than "exit": the last serial output may still be in the pipe when the process ends.
+    child.once('close', (code, signal) => void this.onClose(code, signal));
+  }
+
+  private async onClose(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    const qmp = await this.qmp;
+    // The SHUTDOWN event is written before qemu exits; its connection's end means it has been read.
+    if (qmp) await settlesWithin(qmp.ended, 2000);
+    if (qmp?.shutdownReason === 'guest-reset' && code === 0 && !this.stopping && !this.spawnError) {
+      if (!this.logEnded) this.log.write(`\n${POWER_CYCLE_LINE}\n`);
+      this.watcher.feed(`\n${POWER_CYCLE_LINE}\n`, this.elapsed() - this.watchStart);
+      this.notify({ kind: 'line', text: POWER_CYCLE_LINE, seconds: this.elapsed() - this.watchStart });
+      this.attach(spawn(this.binary, [...this.args], { stdio: ['pipe', 'pipe', 'pipe'] }));
+      return;
+    }
+    qmp?.close();
+    this.exit = { code, signal };
+    this.changed();
+    this.resolveClosed();
   }
 
   /** Write the command at the top of the log and start qemu. */
   static async start(options: QemuStartOptions): Promise<QemuProcess> {
-    const command = formatCommand(options.binary, options.args);
+    const args = options.powerCycleSocket
+      ? [...options.args.filter((arg) => arg !== '-no-reboot'), '-no-reboot', '-qmp', `unix:${options.powerCycleSocket},server=on,wait=off`]
+      : options.args;
+    const command = formatCommand(options.binary, args);
     await mkdir(dirname(options.logPath), { recursive: true });
     await writeFile(options.logPath, `$ ${command}\n`);
     const log = createWriteStream(options.logPath, { flags: 'a' });
     // stdin is the serial console's input (-serial stdio): typeOnSerial writes there.
-    const child = spawn(options.binary, options.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const qemu = new QemuProcess(child, log, command, options.logPath, options.binary, options.onEvent);
+    const child = spawn(options.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const qemu = new QemuProcess(child, log, command, options.logPath, options.binary, args, options.onEvent, options.powerCycleSocket);
+    qemu.skipMenuCountdown = options.skipMenuCountdown ?? false;
     qemu.notify({ kind: 'started', command, logPath: options.logPath });
     return qemu;
   }
@@ -207,7 +259,10 @@ export class QemuProcess {
   /** Stop qemu (SIGTERM, then SIGKILL after a grace period) and close the log. Safe to call twice. */
   async stop(options: { interrupted?: boolean } = {}): Promise<void> {
     if (options.interrupted) this.interrupted = true;
+    this.stopping = true;
     await stopProcess(this.child);
+    // The process's end is handled once its QMP connection has ended too.
+    await settlesWithin(this.closed, STOP_GRACE_MS);
     if (!this.logEnded) {
       this.logEnded = true;
       await new Promise<void>((resolveEnd) => this.log.end(() => resolveEnd()));
@@ -256,10 +311,18 @@ export class QemuProcess {
     const seconds = this.elapsed() - this.watchStart;
     const text = this.decoder.write(chunk);
     this.keepSerialText(text);
+    if (this.skipMenuCountdown) this.answerMenuCountdown();
     const update = this.watcher.feed(text, seconds);
     for (const text of update.lines) this.notify({ kind: 'line', text, seconds });
     for (const marker of update.markers) this.notify({ kind: 'marker', ...marker });
     this.changed();
+  }
+
+  private answerMenuCountdown(): void {
+    const at = this.serialText.indexOf(MENU_COUNTDOWN, this.menuMark);
+    if (at < 0 || !this.child.stdin?.writable) return;
+    this.menuMark = at + MENU_COUNTDOWN.length;
+    this.child.stdin.write('\r');
   }
 
   private keepSerialText(text: string): void {
@@ -273,6 +336,7 @@ export class QemuProcess {
     if (excess > 0) {
       this.serialText = this.serialText.slice(excess);
       this.serialMark = Math.max(0, this.serialMark - excess);
+      this.menuMark = Math.max(0, this.menuMark - excess);
     }
   }
 

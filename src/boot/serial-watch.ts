@@ -128,9 +128,10 @@ const TAIL_LINES = 50;
 
 /*
  * The kernel's last words before a reset (an emergency-level line, printed
- * even with "quiet"), or SeaBIOS starting again for a reset that bypassed it.
+ * even with "quiet"), SeaBIOS starting again for a reset that bypassed it, or
+ * the harness's line when it power-cycles a guest that reset (qemu-process.ts).
  */
-const restartPattern = /\breboot: Restarting system\b|^SeaBIOS \(version /;
+const restartPattern = /\breboot: Restarting system\b|^SeaBIOS \(version |^\[ros-build\] power cycle:/;
 
 export interface WatcherOptions {
   /**

@@ -47,6 +47,7 @@ export interface KubernetesConfig {
   version?: string;
   image?: string;
   verify_key?: string;
+  allow_http?: boolean;
 }
 
 export interface RosConfig {

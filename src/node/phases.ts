@@ -11,7 +11,8 @@ import { hashClearPasswords } from './apply/secure-sources.js';
 import type { StoredUserData } from './apply/user-data.js';
 import { authorizeKeys, setPassword } from './apply/users.js';
 import { gatherConfig, SOURCE_PATHS, type GatheredConfig } from './config-sources.js';
-import { wantsKubernetes, writeDistributionConfig } from './kubernetes/config.js';
+import { applyKubernetes } from './kubernetes/apply.js';
+import { wantsKubernetes } from './kubernetes/config.js';
 import type { NodeSystem } from './system.js';
 
 export const PHASES: readonly Phase[] = ['init', 'boot', 'runtime'];
@@ -45,7 +46,7 @@ const STEPS: readonly Step[] = [
   { key: 'ros.dns_nameservers', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.dns_nameservers?.length), apply: ({ system, config }) => setFallbackNameservers(system.root, config.ros!.dns_nameservers!) },
   { key: 'ros.ntp_servers', phases: ['init', 'boot'], wanted: (c) => Boolean(c.ros?.ntp_servers?.length), apply: ({ system, config }) => setFallbackNtpServers(system.root, config.ros!.ntp_servers!) },
   // Runtime too: a cloud's user data may carry the token.
-  { key: 'ros.kubernetes', phases: ['boot', 'runtime'], wanted: (c) => wantsKubernetes(c.ros), apply: async ({ system, config }) => void system.log(`ros: ${await writeDistributionConfig(system.root, config.ros!)}`) },
+  { key: 'ros.kubernetes', phases: ['boot', 'runtime'], wanted: (c) => wantsKubernetes(c.ros), apply: ({ system, config, phase }) => applyKubernetes(system, config.ros!, phase) },
   { key: 'init_cmd', phases: ['init'], wanted: (c) => Boolean(c.init_cmd?.length), apply: ({ system, config }) => runCommands(system, 'init_cmd', config.init_cmd!, commandEnvironment(config.ros?.environment)) },
   { key: 'boot_cmd', phases: ['boot'], wanted: (c) => Boolean(c.boot_cmd?.length), apply: ({ system, config }) => runCommands(system, 'boot_cmd', config.boot_cmd!, commandEnvironment(config.ros?.environment)) },
   { key: 'run_cmd', phases: ['runtime'], wanted: (c) => Boolean(c.run_cmd?.length), apply: ({ system, config }) => runCommands(system, 'run_cmd', config.run_cmd!, commandEnvironment(config.ros?.environment)) },

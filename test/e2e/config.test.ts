@@ -7,13 +7,21 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { verifyPassword } from '../../src/node/crypt.js';
-import { runCli, specFlags } from '../helpers/cli.js';
+import { runCli, specFlags, testImage } from '../helpers/cli.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pushStandInInstaller } from '../helpers/rke2-installer.js';
 
 // Under TCG a boot takes 60–120 s on two cores; allow for a loaded CI machine.
 const bootTimeoutSeconds = 420;
 const testTimeoutMs = 900_000;
 const password = 'Clear-Text-Pw-7b1e';
 const k8sToken = 'K10e2e-join-token::server:9f3c1a';
+// The stand-in RKE2 installer images (test/helpers/rke2-installer.ts) in a registry on the host, reached at qemu's gateway.
+const REGISTRY_PORT = 5132;
+const passphrase = { COSIGN_PASSWORD: 'config-e2e' };
+const installerRepo = `${testImage.repo.split('/')[0]}/rke2-installer`;
+const installerImage = (tag: string) => `10.0.2.2:${REGISTRY_PORT}/${installerRepo}:${tag}`;
+const rke2Versions = { v1: 'v1.0.0+rke2r1', v2: 'v1.1.0+rke2r1', v3: 'v1.2.0+rke2r1' } as const;
 
 /*
  * The node's configuration (CONFIG.md), looked at from inside: one disk whose
@@ -24,8 +32,10 @@ const k8sToken = 'K10e2e-join-token::server:9f3c1a';
 const work = mkdtempSync(join(tmpdir(), 'ros-config-'));
 const key = join(work, 'id_ed25519');
 let guest: Guest;
+let registry: TestRegistry;
+const installers: Record<string, string> = {};
 
-const fullConfig = (publicKey: string) => `#cloud-config
+const fullConfig = (publicKey: string, verifyKey: string) => `#cloud-config
 # written by the e2e test; ros replaces the clear-text password below by its hash
 hostname: ros-config-e2e
 ssh_authorized_keys:
@@ -46,7 +56,7 @@ ros:
   ntp_servers: [ntp.e2e.example.org]
   password: ${password}
   environment: { E2E_PROXY: "http://proxy.e2e:3128" }
-  kubernetes: { distribution: rke2 }
+  kubernetes: { distribution: rke2, version: ${rke2Versions.v1}, image: ${installerImage('v1')}, verify_key: ${verifyKey}, allow_http: true }
   server_url: https://k8s.e2e:9345
   token: ${k8sToken}
   labels: { zone: e2e }
@@ -58,8 +68,20 @@ hostnme: typo
 
 beforeAll(async () => {
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ros-build config e2e', '-f', key]);
+  // Three installer versions: v1 and v2 signed with the key the node is given, v3 not signed.
+  registry = await startRegistry({ port: REGISTRY_PORT });
+  expect((await runCli(['keygen', '--output-prefix', join(work, 'k8s')], { env: passphrase })).exitCode).toBe(0);
+  for (const tag of ['v1', 'v2', 'v3'] as const) {
+    const pushed = await pushStandInInstaller(work, `${registry.host}/${installerRepo}`, tag, rke2Versions[tag]);
+    installers[tag] = pushed.digest;
+    if (tag === 'v3') continue;
+    const signed = await runCli(['sign', pushed.reference, '--key', join(work, 'k8s.key'), '--signer', 'builtin', '--no-checksums', '--output-dir', join(work, 'publish')], { env: passphrase });
+    expect(signed.exitCode, signed.stderr).toBe(0);
+  }
+  // The key's base64 body on one line, as a kernel command line or a one-line YAML value carries it.
+  const verifyKey = readFileSync(join(work, 'k8s.pub'), 'utf8').replace(/-----[A-Z ]+-----|\s/g, '');
   const cloudConfig = join(work, 'cloud-config.yaml');
-  writeFileSync(cloudConfig, fullConfig(readFileSync(`${key}.pub`, 'utf8').trim()));
+  writeFileSync(cloudConfig, fullConfig(readFileSync(`${key}.pub`, 'utf8').trim(), verifyKey));
   const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...specFlags()]);
   expect(built.stderr).not.toMatch(/error:/);
   expect(built.exitCode).toBe(0);
@@ -71,6 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await guest?.stop();
+  await registry?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -79,6 +102,8 @@ const sh = async (command: string) => {
   return { ...result, stdout: result.stdout.trim() };
 };
 const journal = async () => (await sh('sudo journalctl -b --no-pager -o cat')).stdout;
+/** The stand-in rke2's record of its start: version, role, args, pid, boot id. */
+const parseStarted = (text: string) => Object.fromEntries(text.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])) as Record<'version' | 'role' | 'args' | 'pid' | 'boot', string>;
 
 describe('a disk configured with every key, checked over SSH as rancher', () => {
   it('logs rancher in with the key, gives it passwordless sudo, and refuses root', async () => {
@@ -182,6 +207,60 @@ describe('a disk configured with every key, checked over SSH as rancher', () => 
   }, testTimeoutMs);
 });
 
+describe('RKE2 from its installer image (a stand-in with the vendor\'s layout: RKE2 itself cannot be downloaded here)', () => {
+  const started = async () => parseStarted((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.started')).stdout);
+  const waitForVersion = async (version: string) => {
+    for (let i = 0; i < 120; i++) {
+      const record = await started().catch(() => undefined);
+      if (record?.version === version && (await sh('systemctl is-active rke2-agent.service')).stdout === 'active') return record;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error(`rke2-agent.service never ran ${version}: ${(await sh('systemctl status rke2-agent.service; sudo journalctl -b -u ros-config-runtime -o cat | tail -20')).stdout}`);
+  };
+  const setVersion = (tag: keyof typeof rke2Versions) =>
+    sh(`sudo mkdir -p /var/lib/rancher/ros/config.d && printf 'ros:\\n  kubernetes: { version: ${rke2Versions[tag]}, image: ${installerImage(tag)} }\\n' | sudo tee /var/lib/rancher/ros/config.d/50-kubernetes.yaml >/dev/null`);
+
+  it('installed the configured version at the first boot, verified, and runs it as an agent with the config ros wrote', async () => {
+    const record = await waitForVersion(rke2Versions.v1);
+    expect(record.role).toBe('agent');
+    // It was started with the config.yaml of the keys already in place.
+    expect((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.config.yaml')).stdout).toBe((await sh('sudo cat /etc/rancher/rke2/config.yaml')).stdout);
+    const log = await journal();
+    expect(log).toMatch(new RegExp(`ros: kubernetes: installed rke2 ${rke2Versions.v1.replace('+', '\\+')} from 10\\.0\\.2\\.2:${REGISTRY_PORT}/\\S+@${installers.v1} \\(signature verified with the configured key \\S+; [\\d.]+ [KM]iB pulled\\) in \\d+ s`));
+    expect(log).toContain('ros: kubernetes: starting rke2-agent.service');
+    expect((await sh('sudo ros status')).stdout).toMatch(new RegExp(`^kubernetes: rke2 ${rke2Versions.v1.replace('+', '\\+')} \\(agent\\), from \\S+@${installers.v1}; rke2-agent\\.service active$`, 'm'));
+    // The installs live on /var (the node's); the image's /usr is untouched.
+    expect((await sh(`sudo test -x /var/lib/rancher/ros/kubernetes/rke2/${rke2Versions.v1}/bin/rke2 && echo yes`)).stdout).toBe('yes');
+    const since = Number((await sh('systemctl show -P ActiveEnterTimestampMonotonic rke2-agent.service')).stdout) / 1e6;
+    process.stdout.write(`rke2 (stand-in) service started ${since.toFixed(0)} s after the kernel started, its install included\n`);
+  }, testTimeoutMs);
+
+  it('a new version in config.d installs and restarts the service with `ros config apply`, without a reboot', async () => {
+    const before = await started();
+    expect((await setVersion('v2')).exitCode).toBe(0);
+    const applied = await sh('sudo ros config apply --phase runtime');
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(new RegExp(`installed rke2 ${rke2Versions.v2.replace('+', '\\+')} from \\S+@${installers.v2}`));
+    expect(applied.stdout).toContain('kubernetes: restarting rke2-agent.service');
+    const after = await waitForVersion(rke2Versions.v2);
+    expect(after.boot).toBe(before.boot);
+    expect(after.pid).not.toBe(before.pid);
+    expect((await sh(`ls /var/lib/rancher/ros/kubernetes/rke2`)).stdout).toBe(rke2Versions.v2);
+  }, testTimeoutMs);
+
+  it('refuses an unsigned installer image, saying why, and the installed version keeps running', async () => {
+    expect((await setVersion('v3')).exitCode).toBe(0);
+    const refused = await sh('sudo ros config apply --phase runtime');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout).toMatch(new RegExp(`error: runtime: kubernetes: the rke2 installer image ${installerImage('v3').replace(/\./g, '\\.')} was refused: .*is not signed.*; rke2 ${rke2Versions.v2.replace('+', '\\+')} keeps running`));
+    expect((await started()).version).toBe(rke2Versions.v2);
+    expect((await sh('systemctl is-active rke2-agent.service')).stdout).toBe('active');
+    expect((await sh('sudo ros status')).stdout).toContain(`ros.kubernetes.version ${rke2Versions.v3} NOT installed yet`);
+    // Back to v2 for the reboot below.
+    expect((await setVersion('v2')).exitCode).toBe(0);
+  }, testTimeoutMs);
+});
+
 describe('the same machine with settings on the kernel command line and two bad files on COS_OEM', () => {
   beforeAll(async () => {
     const cmdline = 'ros.hostname=from-cmdline ros.sysctl[vm.swappiness]=17 ros.modules=veth ros.dns_nameservers=9.9.9.9 ros.ntp_servers=ntp.cmdline.example.org ros.environment[E2E_PROXY]=http://cmdline:3128';
@@ -213,5 +292,18 @@ describe('the same machine with settings on the kernel command line and two bad 
     expect(log).toContain('ros: error: init: /oem/98-typed.yaml: ros.sysctl: must be object; skipped');
     expect(readFileSync(guest.logPath, 'utf8')).toContain('/oem/99-broken.yaml: not valid YAML');
     expect((await sh('systemctl is-failed ros-config-init')).stdout).toBe('failed');
+  }, testTimeoutMs);
+
+  it('runs the installed RKE2 again with nothing pulled: its units put back into the new /etc, its state under /var/lib kept', async () => {
+    for (let i = 0; i < 120 && (await sh('systemctl is-active rke2-agent.service')).stdout !== 'active'; i++) await new Promise((r) => setTimeout(r, 1000));
+    const record = parseStarted((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.started')).stdout);
+    expect(record.version).toBe(rke2Versions.v2);
+    expect(record.boot).toBe((await sh('cat /proc/sys/kernel/random/boot_id')).stdout);
+    // Three starts in all (v1 at the first boot, v2 after the change, v2 again now), in /var/lib/rancher and /var/lib/kubelet.
+    expect((await sh('sudo cat /var/lib/rancher/rke2/standin/starts')).stdout.split('\n')).toHaveLength(3);
+    expect((await sh('sudo cat /var/lib/kubelet/standin/last-version')).stdout).toBe(rke2Versions.v2);
+    const log = (await sh('sudo journalctl -b -u ros-config-runtime -u ros-config-boot --no-pager -o cat')).stdout;
+    expect(log).not.toContain('kubernetes: installed');
+    expect(log).toContain('ros: kubernetes: starting rke2-agent.service (rke2 v1.1.0+rke2r1)');
   }, testTimeoutMs);
 });

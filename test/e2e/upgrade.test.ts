@@ -1,11 +1,12 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGuest, type Guest } from '../../src/boot/guest.js';
 import { runCli, specFlags, testImage } from '../helpers/cli.js';
+import { buildAndPushContext } from '../helpers/docker-push.js';
 import { errorLines, lastDiskBoot } from '../helpers/serial.js';
 import { writeTestSpec } from '../helpers/spec.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -23,9 +24,10 @@ const firmware = 'uefi-secure';
  * Upgrades on a real machine: a disk installed with the test image (tag
  * "it"), a real docker-registry on the host reached from the guest at qemu's
  * gateway, and two newer images built from the spec with ros-build, each with
- * another tag and one more layer: "v2" (a marker file) and "broken" (no
- * os-release: systemd refuses to switch to a root that is not an OS tree, so
- * its boot fails in the initramfs, which restarts the machine). v2 also
+ * another tag: "v2" (one more layer, a marker file) and "broken" (the kernel,
+ * initramfs and boot chain alone: no os-release, and systemd refuses to switch
+ * to a root that is not an OS tree, so its boot fails in the initramfs, which
+ * restarts the machine). v2 also
  * brings a boot chain of its own: the machine's shim and GRUB with one more
  * signature (a throwaway key's), so the upgrade replaces the ESP's chain and
  * every later boot goes through the new one under Secure Boot; "broken"
@@ -75,6 +77,22 @@ async function resignDiskChain(disk: string): Promise<{ files: Record<string, st
   return { files, shimDigest: createHash('sha256').update(readFileSync(files['usr/lib/shim/shimx64.efi.signed']!)).digest('hex') };
 }
 
+/**
+ * "broken": the test image's kernel, initramfs and signed chain and nothing of
+ * the OS (no os-release: the initramfs cannot switch to it), pushed with
+ * docker. A few files instead of the whole OS: its pull and write take seconds.
+ */
+async function pushBrokenImage(): Promise<string> {
+  const context = join(work, 'broken-image');
+  mkdirSync(context);
+  writeFileSync(join(context, 'ros-release'), `IMAGE=${registry.host}/${testImage.repo}:broken\n`);
+  writeFileSync(
+    join(context, 'Dockerfile'),
+    [`FROM ${testImage.repo}:${testImage.tag} AS os`, 'FROM scratch', ...['/boot/', '/usr/lib/shim/', '/usr/lib/grub/x86_64-efi-signed/'].map((dir) => `COPY --from=os ${dir} ${dir}`), 'COPY ros-release /usr/lib/ros-release', ''].join('\n'),
+  );
+  return buildAndPushContext(context, `${registry.host}/${testImage.repo}:broken`);
+}
+
 async function sign(tag: string, keyPrefix: string): Promise<void> {
   const result = await runCli(['sign', `${registry.host}/${testImage.repo}@${digests[tag]}`, '--key', join(work, `${keyPrefix}.key`), '--signer', 'builtin', '--no-checksums', '--output-dir', join(work, 'publish')], { env: passphrase });
   expect(result.exitCode, result.stderr).toBe(0);
@@ -101,7 +119,7 @@ beforeAll(async () => {
   chainDigests.shim = chain.shimDigest;
   await sign('v2', 'good');
   // Not signed yet: first the refusal of an unsigned image, then signed for the failed-boot test.
-  digests.broken = await buildAndPush('broken', writeTestSpec(work, 'broken', { layers: { e2e: marker, broken: 'rm -f /usr/lib/os-release /etc/os-release' } }));
+  digests.broken = await pushBrokenImage();
 
   guest = await startGuest({ artifact: machine, firmware, timeoutSeconds: bootTimeoutSeconds, logPath: join(work, 'machine.serial.log'), ssh: { keyFile: key, user: 'rancher' } });
   await guest.waitForLogin();

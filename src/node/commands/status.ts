@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECOVERY_LABEL, STATE_LABEL, slotDir, type SlotName } from '../../disk/slots.js';
 import { BOOT_TRIES, readBootState, type BootState } from '../boot-state.js';
+import { describeKubernetes } from '../kubernetes/status.js';
 import { readGrubEnv } from '../slots/grubenv.js';
 import { readSlotIdentity, type ImageIdentity } from '../slots/image-identity.js';
 import { bootMountOf, withPartition } from '../slots/partitions.js';
@@ -33,6 +34,8 @@ export interface NodeStatus {
   tries?: { active: number; passive: number };
   /** The last boots that came up (boot assessment's record, /var/lib/ros/boots), oldest first. */
   recentBoots?: string[];
+  /** The Kubernetes distribution's line, when the node runs one. */
+  kubernetes?: string;
 }
 
 /** Boot assessment's record of the boots that came up (images/framework/…/boot-assessment). */
@@ -80,7 +83,8 @@ export async function readStatus(system: NodeSystem): Promise<NodeStatus> {
   const grubEnv = await readGrubEnv(system);
   const tries = { active: Number(grubEnv.active_tries || 0), passive: Number(grubEnv.passive_tries || 0) };
   const history = await readFile(join(system.root, BOOT_HISTORY), 'utf8').catch(() => '');
-  return { boot, firmware, slots, lastChange, tries, recentBoots: history.trim().split('\n').filter(Boolean).slice(-5) };
+  const kubernetes = await describeKubernetes(system);
+  return { boot, firmware, slots, lastChange, tries, recentBoots: history.trim().split('\n').filter(Boolean).slice(-5), kubernetes };
 }
 
 function describeBoot(boot: BootState): string {
@@ -110,6 +114,7 @@ export function renderStatus(status: NodeStatus): string {
   lines.push(`last change: ${change ? `${change.action} at ${change.at}: ${change.result}` : 'none recorded'}`);
   // A fallback right after an upgrade is that upgrade failing: its image never finished a boot.
   if (change?.action === 'upgrade' && status.boot.fallback) lines.push(`upgrade FAILED: ${change.image} (${change.digest}) did not complete its boot; running the previous image`);
+  if (status.kubernetes) lines.push(status.kubernetes);
   if (status.recentBoots?.length) lines.push('recent boots that came up:', ...status.recentBoots.map((line) => `  ${line}`));
   return `${lines.join('\n')}\n`;
 }

@@ -81,6 +81,5 @@ export async function writeDistributionConfig(root: string, ros: RosConfig): Pro
   const header = `# Written by ros on every boot from the node's configuration (ros.server_url, ros.token, ros.labels, ros.taints, ros.${plan.distribution}_args): change that, not this file.\n`;
   await writeFileAtomic(path, `${header}${stringify(plan.values)}`, 0o600);
   const keys = Object.keys(plan.values).join(', ') || 'no keys';
-  const install = ros.kubernetes?.version || ros.kubernetes?.image ? '; ros.kubernetes.version and .image are not acted on yet: the distribution must come with the image' : '';
-  return `kubernetes: wrote /${plan.path} for ${plan.distribution} as ${plan.role === 'server' ? 'a server' : 'an agent'} (${keys})${install}`;
+  return `kubernetes: wrote /${plan.path} for ${plan.distribution} as ${plan.role === 'server' ? 'a server' : 'an agent'} (${keys})`;
 }

@@ -52,11 +52,16 @@ export async function resolveUpgrade(system: NodeSystem, request: UpgradeRequest
   const { merged } = await gatherConfig(system.root);
   const image = request.image ?? merged.ros?.upgrade?.image ?? (await readReleaseImage(system.root));
   if (!image) throw new Error('no image to upgrade to: pass --image REF or set ros.upgrade.image (/usr/lib/ros-release names none)');
-  const ref = parseReference(image);
+  return resolveImage(system, { image, key: request.key ?? merged.ros?.upgrade?.verify_key, allowHttp: request.allowHttp });
+}
+
+/** One image by reference: its digest, its signature checked with the key when one is given, its layers. */
+export async function resolveImage(system: NodeSystem, request: UpgradeRequest & { image: string }): Promise<ResolvedUpgrade> {
+  const ref = parseReference(request.image);
   const client = await RegistryClient.connect(ref, { allowHttp: request.allowHttp, onRetry: (message) => system.log(`ros: ${message}`) });
   const digest = ref.digest ?? (await client.resolveDigest(ref.tag!));
   if (!digest) throw new Error(`${formatReference(ref)} is not in the registry`);
-  const keySource = request.key ?? merged.ros?.upgrade?.verify_key;
+  const keySource = request.key;
   let verifiedWith: string | undefined;
   if (keySource) {
     const { pem, name } = await readKey(keySource);

@@ -38,11 +38,7 @@ export interface WrittenImage {
  * caller removes.
  */
 export async function writeImage(client: RegistryClient, layers: readonly LayerDescriptor[], dir: string, log: (line: string) => void): Promise<WrittenImage> {
-  for (const layer of layers) {
-    if (!GZIP_LAYERS.includes(layer.mediaType) && !TAR_LAYERS.includes(layer.mediaType)) {
-      throw new Error(`layer ${layer.digest} is ${layer.mediaType || 'of no media type'}; ros reads gzip or uncompressed tar layers (push the image with ros-build push, skopeo or docker)`);
-    }
-  }
+  assertTarLayers(layers);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const sources: LayerSource[] = layers
@@ -70,6 +66,15 @@ export async function writeImage(client: RegistryClient, layers: readonly LayerD
   for (const name of Object.values(IMAGE_FILES)) await syncPath(join(dir, name));
   await syncPath(dir);
   return { squashfsBytes: (await stat(squashfsPath)).size, kernelVersion: kernel.version, entries: stats.entries, chain: pickChainBytes(bootFiles) };
+}
+
+/** Throws unless every layer is a tar, gzipped or not: what ros can read. */
+export function assertTarLayers(layers: readonly LayerDescriptor[]): void {
+  for (const layer of layers) {
+    if (!GZIP_LAYERS.includes(layer.mediaType) && !TAR_LAYERS.includes(layer.mediaType)) {
+      throw new Error(`layer ${layer.digest} is ${layer.mediaType || 'of no media type'}; ros reads gzip or uncompressed tar layers (push the image with ros-build push, skopeo or docker)`);
+    }
+  }
 }
 
 async function openLayer(client: RegistryClient, layer: LayerDescriptor): Promise<Readable> {

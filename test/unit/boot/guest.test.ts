@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BootError, startGuest, type Guest } from '../../../src/boot/guest.js';
+import { POWER_CYCLE_LINE } from '../../../src/boot/qemu-process.js';
 
 /*
  * startGuest against stand-ins for qemu and ssh. The fake qemu prints a boot,
@@ -61,6 +62,35 @@ while :; do
 done`);
 }
 
+/** As fakeQemu, but as qemu under -no-reboot with a QMP socket: a reset ends it after a SHUTDOWN event saying so. */
+function fakeQmpQemu(): Promise<string> {
+  const lines = [...boot.matchAll(/printf '(.*)'/g)].map((match) => match[1]!.replaceAll('\\r\\n', '\r\n'));
+  return script('fake-qmp-qemu', `exec node - "$@" <<'EOF'
+const { appendFileSync, existsSync, rmSync } = require('node:fs');
+const { createServer } = require('node:net');
+const args = process.argv.slice(2);
+appendFileSync(${JSON.stringify(join(dir, 'qemu-starts'))}, args.join(' ') + '\\n');
+const path = args[args.indexOf('-qmp') + 1].slice('unix:'.length).split(',')[0];
+let client;
+rmSync(path, { force: true });
+createServer((socket) => {
+  client = socket;
+  socket.write('{"QMP": {"version": {}}}\\n');
+  socket.on('data', (data) => String(data).includes('qmp_capabilities') && socket.write('{"return": {}}\\n'));
+}).listen(path);
+process.stdout.write(${JSON.stringify(lines.join(''))});
+const end = (reason, last) => {
+  process.stdout.write(last);
+  client.write(JSON.stringify({ event: 'SHUTDOWN', data: { guest: true, reason } }) + '\\n', () => process.exit(0));
+};
+setInterval(() => {
+  const flag = ${JSON.stringify(dir)} + '/';
+  if (existsSync(flag + 'reboot')) { rmSync(flag + 'reboot'); end('guest-reset', '[  300.1] reboot: Restarting system\\r\\n'); }
+  if (existsSync(flag + 'poweroff')) end('guest-shutdown', '[  300.1] reboot: Power down\\r\\n');
+}, 50);
+EOF`);
+}
+
 /** Fails the first two connection attempts, as a guest whose sshd is still starting. */
 function fakeSsh(): Promise<string> {
   return script('fake-ssh', `for last; do :; done
@@ -117,6 +147,25 @@ describe('startGuest', () => {
     expect(await readFile(join(dir, 'ssh-argv'), 'utf8')).toContain('root@127.0.0.1\nsystemctl reboot\n');
     const log = await readFile(session.logPath, 'utf8');
     expect(log.match(/ros login: /g)).toHaveLength(2);
+  });
+
+  it('under OVMF turns the guest\'s reset into a power cycle: qemu starts again with the same arguments, and the reboot waits across it', async () => {
+    const session = await start({ firmware: 'uefi', qemuBinary: await fakeQmpQemu() });
+    await session.waitForLogin();
+    const again = await session.reboot();
+    expect(again.ok).toBe(true);
+    expect(again.markers.kernel).toBeLessThan(1);
+    const starts = (await readFile(join(dir, 'qemu-starts'), 'utf8')).trim().split('\n');
+    expect(starts).toHaveLength(2);
+    expect(starts[1]).toBe(starts[0]);
+    expect(starts[0]).toMatch(/ -no-reboot .*-qmp unix:.*qmp\.sock,server=on,wait=off/);
+    const log = await readFile(session.logPath, 'utf8');
+    expect(log).toContain(POWER_CYCLE_LINE);
+    expect(log.match(/ros login: /g)).toHaveLength(2);
+    // A power-off stays one: qemu's end is reported, not followed by another start.
+    await session.run('poweroff');
+    expect(await session.waitForExit(10)).toEqual({ code: 0, signal: null });
+    expect((await readFile(join(dir, 'qemu-starts'), 'utf8')).trim().split('\n')).toHaveLength(2);
   });
 
   it('reports qemu ending by itself when the guest powers off, and a timeout otherwise', async () => {

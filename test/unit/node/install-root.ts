@@ -79,7 +79,7 @@ export function writeMedium(test: TestRoot, imageBytes = 3 * MiB): void {
 }
 
 /** Programs are recorded; `answer` may give one a result (blkid's probe of a partition, say). */
-export function createRecordingSystem(root: string, answer: (file: string, args: readonly string[]) => RunResult | undefined = () => undefined): NodeSystem & { runs: Recorded[]; lines: string[] } {
+export function createRecordingSystem(root: string, answer: (file: string, args: readonly string[], options?: RunOptions) => RunResult | undefined = () => undefined): NodeSystem & { runs: Recorded[]; lines: string[] } {
   const runs: Recorded[] = [];
   const lines: string[] = [];
   return {
@@ -89,7 +89,7 @@ export function createRecordingSystem(root: string, answer: (file: string, args:
     log: (line) => lines.push(line),
     run: async (file, args, options) => {
       runs.push({ file, args, options });
-      return answer(file, args) ?? { code: 0, output: '' };
+      return answer(file, args, options) ?? { code: 0, output: '' };
     },
   };
 }

@@ -61,7 +61,7 @@ describe('the distribution\'s config.yaml from the family\'s keys', () => {
 
   it('writes the file readable by root only and logs the keys it wrote, not their values', async () => {
     const line = await writeDistributionConfig(root, { server_url: 'https://s:9345', token: 'tok-very-secret', kubernetes: { version: 'v1.31.4+rke2r1' } });
-    expect(line).toBe('kubernetes: wrote /etc/rancher/rke2/config.yaml for rke2 as an agent (server, token); ros.kubernetes.version and .image are not acted on yet: the distribution must come with the image');
+    expect(line).toBe('kubernetes: wrote /etc/rancher/rke2/config.yaml for rke2 as an agent (server, token)');
     const path = join(root, 'etc/rancher/rke2/config.yaml');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(parse(readFileSync(path, 'utf8'))).toEqual({ server: 'https://s:9345', token: 'tok-very-secret' });
