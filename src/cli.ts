@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBootCommand } from './commands/boot.js';
 import { registerBuildCommands } from './commands/build.js';
 import { registerConfigCommand } from './commands/config.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPruneCommand } from './commands/prune.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -36,6 +37,7 @@ registerKeygenCommand(program);
 registerPruneCommand(program);
 registerServeCommand(program);
 registerConfigCommand(program);
+registerDoctorCommand(program);
 // A host that lacks a command's tools runs it in the builder image, when that image is here.
 program.hook('preAction', async (_program, action) => {
   const exitCode = await delegateToBuilder(() => connectEngine(), action.name(), process.argv.slice(2));

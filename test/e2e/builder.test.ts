@@ -105,6 +105,12 @@ describe('a host without the tools', () => {
       const iso = made.stdout.trim().split('\n').at(-1)!;
       expect(iso).toMatch(/\.iso$/);
       expect(statSync(iso).size).toBeGreaterThan(100 * 2 ** 20);
+      // What the doctor says on such a host: the builder image runs what this PATH lacks.
+      const doctor = await execa('node', ['dist/cli.js', 'doctor'], { cwd: repoRoot, env: { PATH: bin }, reject: false, all: true });
+      expect(doctor.exitCode, doctor.all).toBe(0);
+      expect(doctor.stdout).toMatch(/^builder: ros-build:dev \(sha256:[0-9a-f]{12}\)$/m);
+      expect(doctor.stdout).toMatch(/^ {2}tar2sqfs +not here +iso disk netboot$/m);
+      expect(doctor.stdout).toMatch(/^ {2}iso +the builder image ros-build:dev \(not here: tar2sqfs, xorriso, grub-mkimage, mcopy\)$/m);
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { builderContainerOptions, findMissingTools } from '../../../src/builder/delegate.js';
+import { builderContainerOptions, COMMAND_TOOLS, findMissingTools } from '../../../src/builder/delegate.js';
+import { assessCommands, renderDiagnosis } from '../../../src/builder/doctor.js';
 import { findOwnContainerId, judgeWorkMount } from '../../../src/builder/work-mount.js';
 import { compareApiVersions } from '../../../src/docker/engine.js';
 
@@ -56,5 +57,27 @@ describe('running a command in the builder image', () => {
   it('finds what a command lacks on a PATH', async () => {
     expect(await findMissingTools('iso', '/nonexistent')).toEqual(expect.arrayContaining(['tar2sqfs', 'xorriso']));
     expect(await findMissingTools('config', '/nonexistent')).toEqual([]);
+  });
+});
+
+describe('ros-build doctor', () => {
+  const everyTool = [...new Set(Object.values(COMMAND_TOOLS).flat())];
+  const without = (...absent: string[]) => new Map(everyTool.map((tool) => [tool, absent.includes(tool) ? undefined : `/usr/bin/${tool}`]));
+
+  it('runs a command here when all its tools are here, in the builder image when some are not, and nowhere without the image', () => {
+    const found = without('skopeo', 'xorriso');
+    const runs = (present: boolean) => Object.fromEntries(assessCommands(found, present).map((entry) => [entry.command, entry.runs]));
+    expect(runs(true)).toEqual({ iso: 'builder', disk: 'host', netboot: 'builder', boot: 'host', push: 'builder' });
+    expect(runs(false)).toEqual({ iso: 'missing', disk: 'host', netboot: 'missing', boot: 'host', push: 'missing' });
+  });
+
+  it('names each tool\'s place and users, and the fix when a command cannot run', () => {
+    const found = without('skopeo');
+    const text = renderDiagnosis({ engine: 'Docker 20.10', builder: 'ros-build:dev not here (make builder)', found, commands: assessCommands(found, false), builderImage: 'ros-build:dev' });
+    expect(text).toMatch(/^ {2}skopeo +not here +push$/m);
+    expect(text).toMatch(/^ {2}tar2sqfs +\/usr\/bin\/tar2sqfs +iso disk netboot$/m);
+    expect(text).toMatch(/^ {2}push +CANNOT RUN: skopeo not here and no builder image$/m);
+    expect(text).toMatch(/^ {2}iso +this host$/m);
+    expect(text).toContain('fix: install the tools (make setup on Debian), or make the builder image (make builder)');
   });
 });
