@@ -21,7 +21,7 @@ SPEC_FLAGS = --spec $(SPEC) --repo $(REPO) --tag $(TAG) $(if $(PROFILE),--profil
 SIGN_FLAGS = $(if $(KEYLESS),--keyless,--key $(KEY))
 
 
-.PHONY: all setup compile build iso disk netboot smoke push sign verify keygen release builder test test-unit test-integration test-e2e bench bench-publish plan clean
+.PHONY: all setup compile build iso disk netboot smoke push sign verify keygen release builder builder-release test test-unit test-integration test-e2e bench bench-publish plan clean
 
 all: iso
 
@@ -91,6 +91,15 @@ builder: compile
 	docker image inspect $(BUILDER_BASE) >/dev/null 2>&1 || $(ROS_BUILD) build $(SPEC_FLAGS)
 	docker build --build-arg BASE=$(BUILDER_BASE) -t $(BUILDER_IMAGE) -f builder/Dockerfile $(BUILDER_CONTEXT)
 	@docker image inspect $(BUILDER_IMAGE) --format 'builder: $(BUILDER_IMAGE) {{.Id}} ({{.Size}} bytes)'
+
+# Publish the builder beside the OS image: tag it BUILDER_REPO:TAG, push it with the engine (logged in with
+# REGISTRY_USERNAME/REGISTRY_PASSWORD when set), and sign the pushed digest with cosign (KEYLESS=1 in CI, or KEY).
+BUILDER_REPO ?= ros-build
+builder-release: builder
+	docker tag $(BUILDER_IMAGE) $(BUILDER_REPO):$(TAG)
+	@if [ -n "$$REGISTRY_PASSWORD" ]; then printf '%s' "$$REGISTRY_PASSWORD" | docker login "$$(echo $(BUILDER_REPO) | cut -d/ -f1)" -u "$$REGISTRY_USERNAME" --password-stdin; fi
+	docker push $(BUILDER_REPO):$(TAG)
+	cosign sign --yes $(if $(KEYLESS),,--key $(KEY)) "$$(docker image inspect --format '{{index .RepoDigests 0}}' $(BUILDER_REPO):$(TAG))"
 
 # The whole release, the same locally and in CI: build, boot-test, push, sign.
 release: compile

@@ -331,6 +331,18 @@ describe('release.yml', () => {
     });
   });
 
+  it('then builds, pushes and signs the builder image beside it, keylessly, at the same tag', () => {
+    const steps = doc.jobs.release?.steps ?? [];
+    const release = steps.findIndex((s) => s.run?.startsWith('make release'));
+    const builder = steps.findIndex((s) => s.run?.startsWith('make builder-release'));
+    expect(builder).toBeGreaterThan(release);
+    const parsed = checkMakeRun(steps[builder]!.run!);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    expect(parsed.vars).toEqual({ BUILDER_REPO: '"${BUILDER_REPO,,}"', TAG: '"${GITHUB_REF_NAME}"', KEYLESS: '1' });
+    expect(doc.env?.BUILDER_REPO).toBe('ghcr.io/${{ github.repository_owner }}/ros-build');
+    expect(steps[builder]!.env).toEqual(steps[release]!.env);
+  });
+
   it('publishes the ISO, the checksums and their signature, certificate and bundle as release assets', () => {
     const steps = doc.jobs.release?.steps ?? [];
     const make = steps.findIndex((s) => s.run?.startsWith('make release'));
