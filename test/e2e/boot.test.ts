@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runCli, specFlags, testImage, testOutputDir } from '../helpers/cli.js';
 
 describe('the OS ISO', () => {
@@ -39,6 +39,7 @@ describe('media from an image built FROM the OS image', () => {
   it('carries the derived image\'s files and the cloud-config', async () => {
     expect(iso).toMatch(/derived-it\.iso$/);
     const work = mkdtempSync(join(tmpdir(), 'ros-derived-'));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true }));
     await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', '/LiveOS/squashfs.img', join(work, 'rootfs.squashfs'), '-extract', '/ros/cloud-config.yaml', join(work, 'cc.yaml')]);
     const { stdout } = await execa('unsquashfs', ['-cat', join(work, 'rootfs.squashfs'), 'usr/share/ros-e2e/marker']);
     expect(stdout).toBe('added by a derived image');

@@ -138,7 +138,7 @@ describe('an installed disk, booted and looked at over SSH', () => {
 
 describe('the raw disk under OVMF', () => {
   const boot = async (artifact: string, firmware: 'bios' | 'uefi', extra: string[] = []) => {
-    const log = join(mkdtempSync(join(tmpdir(), 'ros-disk-boot-')), 'serial.log');
+    const log = join(mkdtempSync(join(work, 'boot-')), 'serial.log');
     const result = await runCli(['boot', artifact, '--firmware', firmware, '--snapshot', '--timeout', String(bootTimeoutSeconds), '--log', log, ...extra]);
     return { ...result, serial: readFileSync(log, 'utf8') };
   };

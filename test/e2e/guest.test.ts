@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,7 @@ describe('a booted guest, looked at over SSH', () => {
   afterAll(async () => {
     await guest?.stop();
     metadata?.close();
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('booted the ISO: its label is on the kernel command line', async () => {
