@@ -14,10 +14,42 @@ import type { ArtifactOutput } from '../plan/steps/iso.js';
 import { updateManifest } from '../outputs/manifest.js';
 import { addSpecOptions, prepareEnv, type SpecFlags } from './common.js';
 import type { BuildEnv } from '../plan/env.js';
-import { dirname } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { prepareBundle, type Bundle } from '../artifacts/bundle.js';
+import { registerCleanup } from '../cleanup.js';
 import { findSourceRevision } from '../outputs/revision.js';
 import { validateCloudConfig } from '../artifacts/iso.js';
 import { KEY_PASSWORD_ENV, resolveSigningKeys } from '../artifacts/sign-boot.js';
+
+interface BundleFlags {
+  bundle: string[];
+  bundleImages: string[];
+  allowHttp?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Prepare the --bundle directory (when asked for) for `build`, and remove it afterwards: the medium holds its copy. */
+async function withBundle<T>(env: BuildEnv, flags: BundleFlags, build: (bundle: Bundle | undefined) => Promise<T>): Promise<T> {
+  if (flags.bundle.length === 0) {
+    if (flags.bundleImages.length > 0) throw new UserError('--bundle-images needs a --bundle: the tarballs are for the cluster an installer image brings', 'add --bundle <installer image>');
+    return build(undefined);
+  }
+  const dir = join(env.cacheDir, `bundle-${process.pid}`);
+  const remove = () => rm(dir, { recursive: true, force: true });
+  const unregister = registerCleanup(remove);
+  try {
+    await remove();
+    const bundle = await prepareBundle({ images: flags.bundle, imageTarballs: flags.bundleImages, allowHttp: flags.allowHttp ?? false }, dir, (line) => process.stderr.write(`${line}\n`));
+    return await build(bundle);
+  } finally {
+    unregister();
+    await remove();
+  }
+}
 
 interface SigningFlags {
   secureBootKey?: string;
@@ -100,15 +132,18 @@ export function registerBuildCommands(program: Command): void {
       .option('--cloud-config <file>', 'put this cloud-config on COS_OEM (/oem/cloud-config.yaml, mode 0600)')
       .option('--format <names>', `comma-separated formats: ${DISK_FORMAT_NAMES.join(', ')} (default: artifacts.disk.formats)`)
       .option('--size <size>', 'total disk size, e.g. 8GiB (default: artifacts.disk.size, else the smallest that fits)')
-      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)')),
-  ).action(async (flags: SpecFlags & SigningFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
+      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)')
+      .option('--bundle <ref>', 'copy this image and its cosign signature from its registry onto COS_OEM, for nodes without a network (repeatable)', collect, [])
+      .option('--bundle-images <file>', 'put this image tarball on COS_OEM for the cluster\'s agent (rke2-images…tar.zst; repeatable)', collect, [])
+      .option('--allow-http', 'talk plain HTTP to a --bundle registry that is not on loopback')),
+  ).action(async (flags: SpecFlags & SigningFlags & BundleFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const signing = await resolveSigningKeys(flags.secureBootKey, flags.secureBootCert);
     const env = await prepareEnv(flags);
     const options = resolveDiskOptions(env, { ...flags, cloudConfigPath, signing });
     // Every tool the disk and its formats need, before anything is built.
     await checkFormatTools([DISK_BUILDER, ...options.formats]);
-    const { state } = await runPlan(createDiskPlan(env, options), createReporter());
+    const { state } = await withBundle(env, flags, (bundle) => runPlan(createDiskPlan(env, { ...options, bundle }), createReporter()));
     const image = outputOf<ImageOutput>(state, 'image');
     const disks = outputOf<ArtifactOutput[]>(state, 'disk');
     const manifest = await recordMedia(env, image, disks);

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubernetesDistribution, RosConfig } from '../../config/types.js';
 import { formatBytes } from '../../format-bytes.js';
@@ -21,6 +21,7 @@ import { lastLines } from '../../progress/tail.js';
 import { syncPath } from '../durable.js';
 import { mustRun } from '../slots/partitions.js';
 import type { NodeSystem } from '../system.js';
+import { BUNDLE_DIRS, BUNDLE_IMAGES_DIR } from '../../disk/bundle.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import type { KubernetesRole } from './config.js';
 
@@ -122,7 +123,8 @@ export async function installDistribution(system: NodeSystem, ros: RosConfig, di
   await rm(artifactDir, { recursive: true, force: true });
   if (previous && previous.prefix !== absolutePrefix) await rm(join(system.root, previous.prefix), { recursive: true, force: true });
   const verified = resolved.check.verifiedWith ? `signature verified with ${resolved.check.verifiedWith}` : 'signature NOT checked (no ros.kubernetes.verify_key)';
-  const line = `kubernetes: installed ${distribution} ${version} from ${installed.image} (${verified}; ${formatBytes(resolved.check.compressedBytes)} pulled) in ${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const read = resolved.check.bundle ? `read from the bundle in ${resolved.check.bundle}` : 'pulled';
+  const line = `kubernetes: installed ${distribution} ${version} from ${installed.image} (${verified}; ${formatBytes(resolved.check.compressedBytes)} ${read}) in ${((Date.now() - started) / 1000).toFixed(0)} s`;
   return { installed, line };
 }
 
@@ -141,9 +143,39 @@ export async function startDistribution(system: NodeSystem, distribution: Kubern
   }
   const other = serviceUnit(distribution, role === 'server' ? 'agent' : 'server');
   if (other !== unit) await system.run('systemctl', ['stop', '--no-block', other]);
+  const placed = await placeBundledImages(system.root, distribution);
   await mustRun(system, 'systemctl', [restart ? 'restart' : 'start', '--no-block', unit]);
   const from = installed?.distribution === distribution ? `${distribution} ${installed.version}` : `${distribution} from the image`;
-  return `kubernetes: ${restart ? 'restarting' : 'starting'} ${unit} (${from})`;
+  const images = placed.length > 0 ? `; ${placed.join(', ')} from the bundle placed in /${agentImagesDir(distribution)}` : '';
+  return `kubernetes: ${restart ? 'restarting' : 'starting'} ${unit} (${from}${images})`;
+}
+
+/** Where a distribution's agent imports image tarballs from at its start (its air-gap contract). */
+function agentImagesDir(distribution: KubernetesDistribution): string {
+  return `var/lib/rancher/${distribution}/agent/images`;
+}
+
+/**
+ * The image tarballs a bundle carries for the cluster (ros-build --bundle-images), copied where the agent imports
+ * them, before it starts; a copy already there with the same size stays. Returns the names copied.
+ */
+async function placeBundledImages(root: string, distribution: KubernetesDistribution): Promise<string[]> {
+  const placed: string[] = [];
+  for (const bundle of BUNDLE_DIRS) {
+    const source = join(root, bundle, BUNDLE_IMAGES_DIR);
+    const names = await readdir(source).catch(() => [] as string[]);
+    if (names.length === 0) continue;
+    const target = join(root, agentImagesDir(distribution));
+    await mkdir(target, { recursive: true });
+    for (const name of names) {
+      const [from, to] = [await stat(join(source, name)), await stat(join(target, name)).catch(() => undefined)];
+      if (!from.isFile() || to?.size === from.size) continue;
+      await copyFile(join(source, name), `${join(target, name)}.partial`);
+      await rename(`${join(target, name)}.partial`, join(target, name));
+      placed.push(name);
+    }
+  }
+  return placed;
 }
 
 /** The tarball must match its line in the checksum file the image carries (the vendor's installer checks it too, less clearly). */

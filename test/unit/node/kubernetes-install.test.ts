@@ -118,6 +118,18 @@ describe('starting the service', () => {
     expect(system.runs.map((run) => [run.file, ...run.args].join(' '))).toEqual(['systemctl daemon-reload', 'systemctl stop --no-block rke2-agent.service', 'systemctl start --no-block rke2-server.service']);
   });
 
+  it('first places a bundle\'s image tarballs where the agent imports them, once', async () => {
+    const system = fakeSystem();
+    await installDistribution(system, want('v1.0.0+rke2r1'), 'rke2', 'agent');
+    mkdirSync(join(system.root, 'oem/bundle/images'), { recursive: true });
+    writeFileSync(join(system.root, 'oem/bundle/images/rke2-images.linux-amd64.tar.zst'), 'the cluster\'s images');
+    expect(await startDistribution(system, 'rke2', 'agent', false)).toBe(
+      'kubernetes: starting rke2-agent.service (rke2 v1.0.0+rke2r1; rke2-images.linux-amd64.tar.zst from the bundle placed in /var/lib/rancher/rke2/agent/images)',
+    );
+    expect(readFileSync(join(system.root, 'var/lib/rancher/rke2/agent/images/rke2-images.linux-amd64.tar.zst'), 'utf8')).toBe('the cluster\'s images');
+    expect(await startDistribution(system, 'rke2', 'agent', false)).toBe('kubernetes: starting rke2-agent.service (rke2 v1.0.0+rke2r1)');
+  });
+
   it('says there is nothing to start when nothing is installed and the image has no unit', async () => {
     const system = fakeSystem();
     system.run = async (file, args) => ({ code: file === 'systemctl' && args[0] === 'cat' ? 1 : 0, output: '' });
