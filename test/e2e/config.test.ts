@@ -21,6 +21,10 @@ const REGISTRY_PORT = 5132;
 const passphrase = { COSIGN_PASSWORD: 'config-e2e' };
 const installerRepo = `${testImage.repo.split('/')[0]}/rke2-installer`;
 const installerImage = (tag: string) => `10.0.2.2:${REGISTRY_PORT}/${installerRepo}:${tag}`;
+// The first version comes from the disk's air-gap bundle (--bundle): the node's configuration names it at 127.0.0.1, the
+// node's own loopback, where no registry answers, so only the bundle can give it.
+const bundledImage = `127.0.0.1:${REGISTRY_PORT}/${installerRepo}:v1`;
+const imagesTarball = 'rke2-images.linux-amd64.tar.zst';
 const rke2Versions = { v1: 'v1.0.0+rke2r1', v2: 'v1.1.0+rke2r1', v3: 'v1.2.0+rke2r1' } as const;
 
 /*
@@ -56,7 +60,7 @@ ros:
   ntp_servers: [ntp.e2e.example.org]
   password: ${password}
   environment: { E2E_PROXY: "http://proxy.e2e:3128" }
-  kubernetes: { distribution: rke2, version: ${rke2Versions.v1}, image: ${installerImage('v1')}, verify_key: ${verifyKey}, allow_http: true }
+  kubernetes: { distribution: rke2, version: ${rke2Versions.v1}, image: ${bundledImage}, verify_key: ${verifyKey}, allow_http: true }
   server_url: https://k8s.e2e:9345
   token: ${k8sToken}
   labels: { zone: e2e }
@@ -82,7 +86,10 @@ beforeAll(async () => {
   const verifyKey = readFileSync(join(work, 'k8s.pub'), 'utf8').replace(/-----[A-Z ]+-----|\s/g, '');
   const cloudConfig = join(work, 'cloud-config.yaml');
   writeFileSync(cloudConfig, fullConfig(readFileSync(`${key}.pub`, 'utf8').trim(), verifyKey));
-  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...specFlags()]);
+  writeFileSync(join(work, imagesTarball), 'stand-in images for the agent\n');
+  const bundle = ['--bundle', `${registry.host}/${installerRepo}:v1`, '--bundle-images', join(work, imagesTarball)];
+  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...bundle, ...specFlags()]);
+  expect(built.stderr).toMatch(new RegExp(`bundle: ${registry.host}/${installerRepo}:v1 \\(sha256:[0-9a-f]{64}\\), with its cosign signature`));
   expect(built.stderr).not.toMatch(/error:/);
   expect(built.exitCode).toBe(0);
   const machine = join(work, 'machine.raw');
@@ -220,14 +227,16 @@ describe('RKE2 from its installer image (a stand-in with the vendor\'s layout: R
   const setVersion = (tag: keyof typeof rke2Versions) =>
     sh(`sudo mkdir -p /var/lib/rancher/ros/config.d && printf 'ros:\\n  kubernetes: { version: ${rke2Versions[tag]}, image: ${installerImage(tag)} }\\n' | sudo tee /var/lib/rancher/ros/config.d/50-kubernetes.yaml >/dev/null`);
 
-  it('installed the configured version at the first boot, verified, and runs it as an agent with the config ros wrote', async () => {
+  it('installed the configured version at the first boot from the disk\'s bundle, verified, and runs it as an agent with the config ros wrote', async () => {
     const record = await waitForVersion(rke2Versions.v1);
     expect(record.role).toBe('agent');
     // It was started with the config.yaml of the keys already in place.
     expect((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.config.yaml')).stdout).toBe((await sh('sudo cat /etc/rancher/rke2/config.yaml')).stdout);
     const log = await journal();
-    expect(log).toMatch(new RegExp(`ros: kubernetes: installed rke2 ${rke2Versions.v1.replace('+', '\\+')} from 10\\.0\\.2\\.2:${REGISTRY_PORT}/\\S+@${installers.v1} \\(signature verified with the configured key \\S+; [\\d.]+ [KM]iB pulled\\) in \\d+ s`));
-    expect(log).toContain('ros: kubernetes: starting rke2-agent.service');
+    expect(log).toMatch(new RegExp(`ros: kubernetes: installed rke2 ${rke2Versions.v1.replace('+', '\\+')} from 127\\.0\\.0\\.1:${REGISTRY_PORT}/\\S+@${installers.v1} \\(signature verified with the configured key \\S+; [\\d.]+ [KM]iB read from the bundle in /oem/bundle\\) in \\d+ s`));
+    // The bundle's image tarball went where the agent imports images, before it started.
+    expect(log).toContain(`ros: kubernetes: starting rke2-agent.service (rke2 ${rke2Versions.v1}; ${imagesTarball} from the bundle placed in /var/lib/rancher/rke2/agent/images)`);
+    expect((await sh(`sudo cat /var/lib/rancher/rke2/agent/images/${imagesTarball}`)).stdout).toBe('stand-in images for the agent');
     expect((await sh('sudo ros status')).stdout).toMatch(new RegExp(`^kubernetes: rke2 ${rke2Versions.v1.replace('+', '\\+')} \\(agent\\), from \\S+@${installers.v1}; rke2-agent\\.service active$`, 'm'));
     // The installs live on /var (the node's); the image's /usr is untouched.
     expect((await sh(`sudo test -x /var/lib/rancher/ros/kubernetes/rke2/${rke2Versions.v1}/bin/rke2 && echo yes`)).stdout).toBe('yes');
