@@ -32,6 +32,14 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The air-gap bundle's options (iso and disk alike); `where` says where the medium carries it. */
+function addBundleOptions(command: Command, where: string): Command {
+  return command
+    .option('--bundle <ref>', `copy this image and its cosign signature from its registry onto ${where}, for nodes without a network (repeatable)`, collect, [])
+    .option('--bundle-images <file>', 'add this image tarball for the cluster\'s agent (rke2-images…tar.zst; repeatable)', collect, [])
+    .option('--allow-http', 'talk plain HTTP to a --bundle registry that is not on loopback');
+}
+
 /** Prepare the --bundle directory (when asked for) for `build`, and remove it afterwards: the medium holds its copy. */
 async function withBundle<T>(env: BuildEnv, flags: BundleFlags, build: (bundle: Bundle | undefined) => Promise<T>): Promise<T> {
   if (flags.bundle.length === 0) {
@@ -83,18 +91,19 @@ export function registerBuildCommands(program: Command): void {
   });
 
   addSpecOptions(
-    addSigningOptions(program
+    addBundleOptions(addSigningOptions(program
       .command('iso')
       .description('build the OS image (or use --image) and a hybrid BIOS/UEFI live ISO from it')
       .option('--image <name>', 'make the ISO from this image (built FROM the OS image) instead of building the spec')
       .option('--cloud-config <file>', 'embed this cloud-config on the medium (/ros/cloud-config.yaml)')
-      .option('--output <file>', 'ISO path (default: build/<artifacts.iso.name>)')),
-  ).action(async (flags: SpecFlags & SigningFlags & { image?: string; cloudConfig?: string; output?: string }) => {
+      .option('--output <file>', 'ISO path (default: build/<artifacts.iso.name>)')), 'the medium (/ros/bundle; ros install takes it to COS_OEM)'),
+  ).action(async (flags: SpecFlags & SigningFlags & BundleFlags & { image?: string; cloudConfig?: string; output?: string }) => {
     // Checked before anything is built, as for disks.
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const signing = await resolveSigningKeys(flags.secureBootKey, flags.secureBootCert);
     const env = await prepareEnv(flags);
-    const { state } = await runPlan(createIsoPlan(env, resolveIsoOptions(env, { ...flags, cloudConfigPath, signing })), createReporter());
+    const options = resolveIsoOptions(env, { ...flags, cloudConfigPath, signing });
+    const { state } = await withBundle(env, flags, (bundle) => runPlan(createIsoPlan(env, { ...options, bundle }), createReporter()));
     const image = outputOf<ImageOutput>(state, 'image');
     const iso = outputOf<ArtifactOutput>(state, 'iso');
     const manifest = await recordMedia(env, image, [iso]);
@@ -125,17 +134,14 @@ export function registerBuildCommands(program: Command): void {
   });
 
   addSpecOptions(
-    addSigningOptions(program
+    addBundleOptions(addSigningOptions(program
       .command('disk')
       .description('build the OS image (or use --image) and installed-system disk images: A/B squashfs, recovery, GRUB for BIOS and UEFI')
       .option('--image <name>', 'make the disks from this image (built FROM the OS image) instead of building the spec')
       .option('--cloud-config <file>', 'put this cloud-config on COS_OEM (/oem/cloud-config.yaml, mode 0600)')
       .option('--format <names>', `comma-separated formats: ${DISK_FORMAT_NAMES.join(', ')} (default: artifacts.disk.formats)`)
       .option('--size <size>', 'total disk size, e.g. 8GiB (default: artifacts.disk.size, else the smallest that fits)')
-      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)')
-      .option('--bundle <ref>', 'copy this image and its cosign signature from its registry onto COS_OEM, for nodes without a network (repeatable)', collect, [])
-      .option('--bundle-images <file>', 'put this image tarball on COS_OEM for the cluster\'s agent (rke2-images…tar.zst; repeatable)', collect, [])
-      .option('--allow-http', 'talk plain HTTP to a --bundle registry that is not on loopback')),
+      .option('--output <path>', 'output path without extension (default: build/<artifacts.disk.name>)')), 'COS_OEM (/oem/bundle)'),
   ).action(async (flags: SpecFlags & SigningFlags & BundleFlags & { image?: string; cloudConfig?: string; format?: string; size?: string; output?: string }) => {
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const signing = await resolveSigningKeys(flags.secureBootKey, flags.secureBootCert);

@@ -8,8 +8,11 @@
 /** On COS_OEM (disks), mounted at /oem on the node. */
 export const OEM_BUNDLE_DIR = 'bundle';
 
+/** On the ISO, mounted at /run/initramfs/live on the live system. */
+export const MEDIUM_BUNDLE_DIR = 'ros/bundle';
+
 /** Where the node looks, under its root: COS_OEM's bundle, then the live medium's (ISO). */
-export const BUNDLE_DIRS = [`oem/${OEM_BUNDLE_DIR}`, 'run/initramfs/live/ros/bundle'];
+export const BUNDLE_DIRS = [`oem/${OEM_BUNDLE_DIR}`, `run/initramfs/live/${MEDIUM_BUNDLE_DIR}`];
 
 /** The tarballs' subdirectory. */
 export const BUNDLE_IMAGES_DIR = 'images';
