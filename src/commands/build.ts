@@ -112,20 +112,20 @@ export function registerBuildCommands(program: Command): void {
   });
 
   addSpecOptions(
-    program
+    addBundleOptions(program
       .command('netboot')
       .description('build the OS image (or use --image) and the files a PXE/iPXE network boot serves: kernel, initramfs, root squashfs, iPXE script')
       .option('--url <base-url>', 'where the machine will fetch the files: the URL of the output directory (ros-build serve prints it)')
       .option('--image <name>', 'make the files from this image (built FROM the OS image) instead of building the spec')
       .option('--cmdline <args>', 'kernel arguments to add, e.g. "ros.install.automatic ros.install.device=/dev/sda"')
       .option('--cloud-config <file>', 'give the live system this cloud-config (in medium.cpio, as /ros/cloud-config.yaml on the ISO)')
-      .option('--output <dir>', 'output directory (default: build/netboot)'),
-  ).action(async (flags: SpecFlags & { url?: string; image?: string; cmdline?: string; cloudConfig?: string; output?: string }) => {
+      .option('--output <dir>', 'output directory (default: build/netboot)'), 'medium.cpio (/ros/bundle, held in the machine\'s RAM)'),
+  ).action(async (flags: SpecFlags & BundleFlags & { url?: string; image?: string; cmdline?: string; cloudConfig?: string; output?: string }) => {
     if (!flags.url) throw new UserError('ros-build netboot needs --url: the address the machines will fetch the files from', 'for example --url http://192.168.1.10:8080 (run `ros-build serve build/netboot` there; it prints the address)');
     const cloudConfigPath = flags.cloudConfig ? await validateCloudConfig(flags.cloudConfig) : undefined;
     const env = await prepareEnv(flags);
     const options = resolveNetbootOptions(env, { ...flags, url: flags.url, cloudConfigPath });
-    const { state } = await runPlan(createNetbootPlan(env, options), createReporter());
+    const { state } = await withBundle(env, flags, (bundle) => runPlan(createNetbootPlan(env, { ...options, bundle }), createReporter()));
     const image = outputOf<ImageOutput>(state, 'image');
     const files = outputOf<ArtifactOutput[]>(state, 'netboot');
     const manifest = await recordMedia(env, image, files);
