@@ -268,6 +268,23 @@ describe('RKE2 from its installer image (a stand-in with the vendor\'s layout: R
     // Back to v2 for the reboot below.
     expect((await setVersion('v2')).exitCode).toBe(0);
   }, testTimeoutMs);
+
+  it('restarts the service when only its settings change, with nothing installed', async () => {
+    const before = await started();
+    expect((await sh(`printf 'ros:\\n  labels: { zone: changed }\\n' | sudo tee /var/lib/rancher/ros/config.d/60-labels.yaml >/dev/null`)).exitCode).toBe(0);
+    const applied = await sh('sudo ros config apply --phase runtime');
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/kubernetes: wrote \/etc\/rancher\/rke2\/config\.yaml for rke2 as an agent \([^)]*\), changed/);
+    expect(applied.stdout).toContain(`kubernetes: restarting rke2-agent.service (rke2 ${rke2Versions.v2})`);
+    expect(applied.stdout).not.toContain('kubernetes: installed');
+    let after = await started();
+    for (let i = 0; i < 60 && after.pid === before.pid; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      after = await started();
+    }
+    expect(after.pid).not.toBe(before.pid);
+    expect(parse((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.config.yaml')).stdout)['node-label']).toEqual(['zone=changed']);
+  }, testTimeoutMs);
 });
 
 describe('the same machine with settings on the kernel command line and two bad files on COS_OEM', () => {
@@ -308,8 +325,8 @@ describe('the same machine with settings on the kernel command line and two bad 
     const record = parseStarted((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.started')).stdout);
     expect(record.version).toBe(rke2Versions.v2);
     expect(record.boot).toBe((await sh('cat /proc/sys/kernel/random/boot_id')).stdout);
-    // Three starts in all (v1 at the first boot, v2 after the change, v2 again now), in /var/lib/rancher and /var/lib/kubelet.
-    expect((await sh('sudo cat /var/lib/rancher/rke2/standin/starts')).stdout.split('\n')).toHaveLength(3);
+    // Four starts in all (v1 at the first boot, v2 after the change, v2 for its new label, v2 again now), in /var/lib/rancher and /var/lib/kubelet.
+    expect((await sh('sudo cat /var/lib/rancher/rke2/standin/starts')).stdout.split('\n')).toHaveLength(4);
     expect((await sh('sudo cat /var/lib/kubelet/standin/last-version')).stdout).toBe(rke2Versions.v2);
     const log = (await sh('sudo journalctl -b -u ros-config-runtime -u ros-config-boot --no-pager -o cat')).stdout;
     expect(log).not.toContain('kubernetes: installed');
