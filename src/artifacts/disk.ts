@@ -6,7 +6,7 @@
  * in as grub-bios-setup would (src/disk/bios-boot.ts).
  *
  *   COS_GRUB        /EFI/BOOT/BOOTX64.EFI, /grub/grub.cfg
- *   COS_OEM         /grubenv, /cloud-config.yaml (0600, when given)
+ *   COS_OEM         /grubenv, /cloud-config.yaml (0600, when given), /bundle (--bundle)
  *   COS_RECOVERY    /cOS/recovery/{rootfs.squashfs,vmlinuz,initrd}
  *   COS_STATE       /cOS/active/…, /cOS/passive/… (independent copies)
  *   COS_PERSISTENT  empty; grows to fill the disk on first boot
@@ -15,7 +15,7 @@
  * squashfs (GRUB 2.06 cannot read zstd ones) and one directory rename swaps
  * a whole slot during an upgrade.
  */
-import { copyFile, link, mkdir, open, readdir, rm, stat, truncate, utimes, writeFile, chmod } from 'node:fs/promises';
+import { copyFile, cp, link, mkdir, open, readdir, rm, stat, truncate, utimes, writeFile, chmod } from 'node:fs/promises';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +23,7 @@ import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
 import { deriveGuid, ESP_GRUB_CONFIG, findPartition, SECTOR, type DiskLayout, type Partition } from '../disk/layout.js';
 import { IMAGE_FILES, slotDir } from '../disk/slots.js';
+import { OEM_BUNDLE_DIR } from '../disk/bundle.js';
 import { patchBootSector } from '../disk/bios-boot.js';
 import { buildMke2fsArgs } from '../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../tools/sgdisk.js';
@@ -51,6 +52,8 @@ export interface DiskInput {
   rootfs: RootfsArtifacts;
   layout: DiskLayout;
   cloudConfigPath?: string;
+  /** An air-gap bundle's directory (artifacts/bundle.ts), copied to COS_OEM. */
+  bundleDir?: string;
   /** Every timestamp, and with the disk's name the seed of every GUID and UUID. */
   epoch: number;
   /** Scratch space for staged partition contents; removed afterwards. */
@@ -114,6 +117,7 @@ async function stagePartitions(stage: string, input: DiskInput): Promise<StagedC
     await copyFile(input.cloudConfigPath, join(oem, 'cloud-config.yaml'));
     await chmod(join(oem, 'cloud-config.yaml'), 0o600);
   }
+  if (input.bundleDir) await cp(input.bundleDir, join(oem, OEM_BUNDLE_DIR), { recursive: true });
   const recovery = join(stage, 'recovery');
   await stageSlot(join(recovery, slotDir('recovery')), input.rootfs, 'link');
   const state = join(stage, 'state');

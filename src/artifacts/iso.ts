@@ -10,6 +10,7 @@
  *   /boot/grub/i386-pc/eltorito.img    BIOS GRUB (all modules embedded)
  *   /boot/grub/boot.cat                El Torito catalog
  *   /ros/cloud-config.yaml             when a cloud-config is given
+ *   /ros/bundle/                       an air-gap bundle (--bundle)
  *   /ros/install/                      the installed disk's boot pieces for `ros install`
  *                                      (esp/, core.img, boot.img, grub.cfg: disk-boot.ts)
  *   appended GPT partition 2           FAT ESP (El Torito EFI image): EFI/BOOT/BOOTX64.EFI,
@@ -23,6 +24,7 @@
 import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatProblem, parseConfigText } from '../config/load.js';
+import { MEDIUM_BUNDLE_DIR } from '../disk/bundle.js';
 import { UserError } from '../errors.js';
 import { findTool } from '../exec/find-tool.js';
 import { runCommand } from '../exec/run.js';
@@ -52,6 +54,8 @@ export interface IsoInput {
   cmdline: string;
   /** A cloud-config to carry at /ros/cloud-config.yaml, already checked with validateCloudConfig. */
   cloudConfigPath?: string;
+  /** An air-gap bundle's directory (artifacts/bundle.ts), carried at /ros/bundle. */
+  bundleDir?: string;
   /**
    * The installed disk's grub.cfg (renderDiskGrubConfig): given, the ISO
    * carries /ros/install/ with it and the disk's GRUB images, which the node
@@ -83,6 +87,7 @@ export const ISO_LAYOUT = {
   biosBootImage: BIOS_BOOT_IMAGE_ISO_PATH,
   cloudConfig: '/ros/cloud-config.yaml',
   installDir: INSTALL_PIECES_ISO_DIR,
+  bundle: `/${MEDIUM_BUNDLE_DIR}`,
 } as const;
 
 /** The epoch to stamp the image with: the explicit one, else $SOURCE_DATE_EPOCH, else now. */
@@ -186,6 +191,7 @@ export async function buildIso(input: IsoInput, outPath: string): Promise<IsoRes
       { isoPath: ISO_LAYOUT.biosBootImage, sourcePath: eltorito },
     ];
     if (cloudConfig) grafts.push({ isoPath: ISO_LAYOUT.cloudConfig, sourcePath: cloudConfig });
+    if (input.bundleDir) grafts.push({ isoPath: ISO_LAYOUT.bundle, sourcePath: input.bundleDir });
     if (input.installGrubConfig !== undefined) {
       const dir = join(stage, 'install');
       await mkdir(dir);

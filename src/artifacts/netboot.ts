@@ -12,8 +12,8 @@
  *
  * The directory appears whole or not at all (an older one is swapped out).
  */
-import { appendFile, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeAtomically } from '../fsutil/atomic.js';
 import { withScratchDir } from '../fsutil/scratch.js';
@@ -38,6 +38,8 @@ export interface NetbootInput {
   installGrubConfig: string;
   /** Checked already (validateCloudConfig). */
   cloudConfigPath?: string;
+  /** An air-gap bundle's directory (artifacts/bundle.ts): in medium.cpio at /ros/bundle, so in the machine's RAM. */
+  bundleDir?: string;
   sourceDateEpoch: number;
   workDir: string;
   logPath?: string;
@@ -100,6 +102,13 @@ async function buildMediumArchive(input: NetbootInput, stage: string): Promise<B
     pieces.map(async (piece) => ({ path: `${INSTALL_PIECES_ISO_DIR}/${piece.target}`, content: await readFile(piece.source) })),
   );
   if (input.cloudConfigPath) entries.push({ path: ISO_LAYOUT.cloudConfig, content: await readFile(input.cloudConfigPath), mode: 0o600 });
+  if (input.bundleDir) {
+    const files = (await readdir(input.bundleDir, { withFileTypes: true, recursive: true })).filter((entry) => entry.isFile());
+    for (const file of files.sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+      const path = join(file.parentPath, file.name);
+      entries.push({ path: `${ISO_LAYOUT.bundle}/${relative(input.bundleDir, path)}`, content: await readFile(path) });
+    }
+  }
   return buildCpioArchive(entries, input.sourceDateEpoch);
 }
 

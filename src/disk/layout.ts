@@ -68,6 +68,8 @@ export interface LayoutRequest {
   sizes?: PartitionSizes;
   /** Total disk size; rounded up to a whole GiB. Default: the smallest that fits. */
   totalBytes?: number;
+  /** What COS_OEM carries beyond its configuration (an air-gap bundle): it grows by this much, with ext4's share. */
+  oemContentBytes?: number;
   /**
    * The size of a real disk (the installer): used exactly as it is, never
    * rounded, with COS_PERSISTENT taking the rest. Wins over totalBytes. Too
@@ -110,11 +112,12 @@ const ROLES: ReadonlyArray<{ role: PartitionRole; name: string; filesystem: File
  * grew: Kairos users hit upgrades that did not fit (kairos#1751), and a sparse
  * transition image on a full partition corrupted Harvester upgrades.
  */
-export function minimumSizes(imageBytes: number): Record<Exclude<PartitionRole, 'bios'>, number> {
+export function minimumSizes(imageBytes: number, oemContentBytes = 0): Record<Exclude<PartitionRole, 'bios'>, number> {
   const image = Math.ceil(imageBytes * 1.25);
   return {
     efi: 64 * MiB,
-    oem: 64 * MiB,
+    // ext4's metadata and reserve take about a tenth of a partition this small.
+    oem: 64 * MiB + roundUp(Math.ceil((oemContentBytes * 11) / 10), MiB),
     // Two images: `ros upgrade --recovery` writes the new one beside the old, which it drops only once the new one is whole.
     recovery: roundUp(2 * image + 32 * MiB, MiB),
     state: roundUp(3 * image + 64 * MiB, MiB),
@@ -125,7 +128,7 @@ export function minimumSizes(imageBytes: number): Record<Exclude<PartitionRole, 
 /** Plan the partitions; every size is checked before anything is written. */
 export function planDiskLayout(request: LayoutRequest): DiskLayout {
   if (!(request.imageBytes > 0)) throw new Error(`invalid image size: ${request.imageBytes}`);
-  const minimum = minimumSizes(request.imageBytes);
+  const minimum = minimumSizes(request.imageBytes, request.oemContentBytes);
   const sizes: Record<PartitionRole, number> = { bios: BIOS_PARTITION_BYTES, ...minimum };
   for (const [role, bytes] of Object.entries(request.sizes ?? {}) as Array<[Exclude<PartitionRole, 'bios'>, number]>) {
     if (bytes < minimum[role]) {

@@ -5,7 +5,7 @@ import { CHECKSUMS_FILE, type PushRecord } from '../outputs/manifest.js';
 import { sha256File } from '../outputs/record.js';
 import { parseSimpleSigningPayload } from './cosign/simple-signing.js';
 import { verifyPayload } from './cosign/signature.js';
-import { MANIFEST_MEDIA_TYPES, type RegistryClient } from './registry/client.js';
+import { MANIFEST_MEDIA_TYPES, type ImageReader, type RegistryClient } from './registry/client.js';
 import { formatReference, parseReference, withDigest, type ImageReference } from './registry/reference.js';
 import { readSignatureLayers, signatureTag } from './signature-manifest.js';
 import { checksumSignatureFiles } from './sign.js';
@@ -22,7 +22,7 @@ export class VerificationError extends Error {
  * Check that the manifest `ref` names carries a cosign signature by `publicKey`
  * whose signed payload names exactly that digest. Returns the digest verified.
  */
-export async function verifyImageSignature(client: RegistryClient, ref: ImageReference, publicKey: KeyObject): Promise<string> {
+export async function verifyImageSignature(client: ImageReader, ref: ImageReference, publicKey: KeyObject): Promise<string> {
   const shown = formatReference(ref);
   const digest = ref.digest ?? (await client.resolveDigest(ref.tag!));
   if (!digest) throw new VerificationError(`${shown} is not in the registry`);

@@ -21,6 +21,10 @@ const REGISTRY_PORT = 5132;
 const passphrase = { COSIGN_PASSWORD: 'config-e2e' };
 const installerRepo = `${testImage.repo.split('/')[0]}/rke2-installer`;
 const installerImage = (tag: string) => `10.0.2.2:${REGISTRY_PORT}/${installerRepo}:${tag}`;
+// The first version comes from the disk's air-gap bundle (--bundle): the node's configuration names it at 127.0.0.1, the
+// node's own loopback, where no registry answers, so only the bundle can give it.
+const bundledImage = `127.0.0.1:${REGISTRY_PORT}/${installerRepo}:v1`;
+const imagesTarball = 'rke2-images.linux-amd64.tar.zst';
 const rke2Versions = { v1: 'v1.0.0+rke2r1', v2: 'v1.1.0+rke2r1', v3: 'v1.2.0+rke2r1' } as const;
 
 /*
@@ -56,7 +60,7 @@ ros:
   ntp_servers: [ntp.e2e.example.org]
   password: ${password}
   environment: { E2E_PROXY: "http://proxy.e2e:3128" }
-  kubernetes: { distribution: rke2, version: ${rke2Versions.v1}, image: ${installerImage('v1')}, verify_key: ${verifyKey}, allow_http: true }
+  kubernetes: { distribution: rke2, version: ${rke2Versions.v1}, image: ${bundledImage}, verify_key: ${verifyKey}, allow_http: true }
   server_url: https://k8s.e2e:9345
   token: ${k8sToken}
   labels: { zone: e2e }
@@ -82,7 +86,10 @@ beforeAll(async () => {
   const verifyKey = readFileSync(join(work, 'k8s.pub'), 'utf8').replace(/-----[A-Z ]+-----|\s/g, '');
   const cloudConfig = join(work, 'cloud-config.yaml');
   writeFileSync(cloudConfig, fullConfig(readFileSync(`${key}.pub`, 'utf8').trim(), verifyKey));
-  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...specFlags()]);
+  writeFileSync(join(work, imagesTarball), 'stand-in images for the agent\n');
+  const bundle = ['--bundle', `${registry.host}/${installerRepo}:v1`, '--bundle-images', join(work, imagesTarball)];
+  const built = await runCli(['disk', '--cloud-config', cloudConfig, '--format', 'raw', '--output', join(work, 'disk'), ...bundle, ...specFlags()]);
+  expect(built.stderr).toMatch(new RegExp(`bundle: ${registry.host}/${installerRepo}:v1 \\(sha256:[0-9a-f]{64}\\), with its cosign signature`));
   expect(built.stderr).not.toMatch(/error:/);
   expect(built.exitCode).toBe(0);
   const machine = join(work, 'machine.raw');
@@ -220,14 +227,16 @@ describe('RKE2 from its installer image (a stand-in with the vendor\'s layout: R
   const setVersion = (tag: keyof typeof rke2Versions) =>
     sh(`sudo mkdir -p /var/lib/rancher/ros/config.d && printf 'ros:\\n  kubernetes: { version: ${rke2Versions[tag]}, image: ${installerImage(tag)} }\\n' | sudo tee /var/lib/rancher/ros/config.d/50-kubernetes.yaml >/dev/null`);
 
-  it('installed the configured version at the first boot, verified, and runs it as an agent with the config ros wrote', async () => {
+  it('installed the configured version at the first boot from the disk\'s bundle, verified, and runs it as an agent with the config ros wrote', async () => {
     const record = await waitForVersion(rke2Versions.v1);
     expect(record.role).toBe('agent');
     // It was started with the config.yaml of the keys already in place.
     expect((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.config.yaml')).stdout).toBe((await sh('sudo cat /etc/rancher/rke2/config.yaml')).stdout);
     const log = await journal();
-    expect(log).toMatch(new RegExp(`ros: kubernetes: installed rke2 ${rke2Versions.v1.replace('+', '\\+')} from 10\\.0\\.2\\.2:${REGISTRY_PORT}/\\S+@${installers.v1} \\(signature verified with the configured key \\S+; [\\d.]+ [KM]iB pulled\\) in \\d+ s`));
-    expect(log).toContain('ros: kubernetes: starting rke2-agent.service');
+    expect(log).toMatch(new RegExp(`ros: kubernetes: installed rke2 ${rke2Versions.v1.replace('+', '\\+')} from 127\\.0\\.0\\.1:${REGISTRY_PORT}/\\S+@${installers.v1} \\(signature verified with the configured key \\S+; [\\d.]+ [KM]iB read from the bundle in /oem/bundle\\) in \\d+ s`));
+    // The bundle's image tarball went where the agent imports images, before it started.
+    expect(log).toContain(`ros: kubernetes: starting rke2-agent.service (rke2 ${rke2Versions.v1}; ${imagesTarball} from the bundle placed in /var/lib/rancher/rke2/agent/images)`);
+    expect((await sh(`sudo cat /var/lib/rancher/rke2/agent/images/${imagesTarball}`)).stdout).toBe('stand-in images for the agent');
     expect((await sh('sudo ros status')).stdout).toMatch(new RegExp(`^kubernetes: rke2 ${rke2Versions.v1.replace('+', '\\+')} \\(agent\\), from \\S+@${installers.v1}; rke2-agent\\.service active$`, 'm'));
     // The installs live on /var (the node's); the image's /usr is untouched.
     expect((await sh(`sudo test -x /var/lib/rancher/ros/kubernetes/rke2/${rke2Versions.v1}/bin/rke2 && echo yes`)).stdout).toBe('yes');
@@ -258,6 +267,23 @@ describe('RKE2 from its installer image (a stand-in with the vendor\'s layout: R
     expect((await sh('sudo ros status')).stdout).toContain(`ros.kubernetes.version ${rke2Versions.v3} NOT installed yet`);
     // Back to v2 for the reboot below.
     expect((await setVersion('v2')).exitCode).toBe(0);
+  }, testTimeoutMs);
+
+  it('restarts the service when only its settings change, with nothing installed', async () => {
+    const before = await started();
+    expect((await sh(`printf 'ros:\\n  labels: { zone: changed }\\n' | sudo tee /var/lib/rancher/ros/config.d/60-labels.yaml >/dev/null`)).exitCode).toBe(0);
+    const applied = await sh('sudo ros config apply --phase runtime');
+    expect(applied.exitCode, applied.stdout + applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/kubernetes: wrote \/etc\/rancher\/rke2\/config\.yaml for rke2 as an agent \([^)]*\), changed/);
+    expect(applied.stdout).toContain(`kubernetes: restarting rke2-agent.service (rke2 ${rke2Versions.v2})`);
+    expect(applied.stdout).not.toContain('kubernetes: installed');
+    let after = await started();
+    for (let i = 0; i < 60 && after.pid === before.pid; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      after = await started();
+    }
+    expect(after.pid).not.toBe(before.pid);
+    expect(parse((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.config.yaml')).stdout)['node-label']).toEqual(['zone=changed']);
   }, testTimeoutMs);
 });
 
@@ -299,8 +325,8 @@ describe('the same machine with settings on the kernel command line and two bad 
     const record = parseStarted((await sh('sudo cat /var/lib/rancher/rke2/standin/agent.started')).stdout);
     expect(record.version).toBe(rke2Versions.v2);
     expect(record.boot).toBe((await sh('cat /proc/sys/kernel/random/boot_id')).stdout);
-    // Three starts in all (v1 at the first boot, v2 after the change, v2 again now), in /var/lib/rancher and /var/lib/kubelet.
-    expect((await sh('sudo cat /var/lib/rancher/rke2/standin/starts')).stdout.split('\n')).toHaveLength(3);
+    // Four starts in all (v1 at the first boot, v2 after the change, v2 for its new label, v2 again now), in /var/lib/rancher and /var/lib/kubelet.
+    expect((await sh('sudo cat /var/lib/rancher/rke2/standin/starts')).stdout.split('\n')).toHaveLength(4);
     expect((await sh('sudo cat /var/lib/kubelet/standin/last-version')).stdout).toBe(rke2Versions.v2);
     const log = (await sh('sudo journalctl -b -u ros-config-runtime -u ros-config-boot --no-pager -o cat')).stdout;
     expect(log).not.toContain('kubernetes: installed');

@@ -112,6 +112,13 @@ describe('hybrid ISO built with xorriso and grub-mkimage', () => {
     realKernel = real;
     const cloudConfig = join(inputs, 'user-data.yaml');
     writeFileSync(cloudConfig, '#cloud-config\nhostname: ros-iso-test\n');
+    // An air-gap bundle as artifacts/bundle.ts lays it out (an OCI layout and images/), carried as a tree.
+    const bundle = join(inputs, 'bundle');
+    mkdirSync(join(bundle, 'blobs', 'sha256'), { recursive: true });
+    mkdirSync(join(bundle, 'images'));
+    writeFileSync(join(bundle, 'index.json'), '{"schemaVersion":2,"manifests":[]}\n');
+    writeFileSync(join(bundle, 'blobs', 'sha256', 'a'.repeat(64)), 'a blob');
+    writeFileSync(join(bundle, 'images', 'rke2-images.linux-amd64.tar.zst'), 'images');
     input = {
       squashfsPath: squashfs,
       kernelPath: kernel,
@@ -120,6 +127,7 @@ describe('hybrid ISO built with xorriso and grub-mkimage', () => {
       title: 'ros-build ISO test',
       cmdline: 'console=ttyS0,115200',
       cloudConfigPath: cloudConfig,
+      bundleDir: join(inputs, 'bundle'),
       installGrubConfig: '# the installed disk\'s grub.cfg (stand-in)\nset timeout=1\n',
       sourceDateEpoch: EPOCH,
       workDir: join(root, 'work'),
@@ -148,8 +156,9 @@ describe('hybrid ISO built with xorriso and grub-mkimage', () => {
     expect(report).toMatch(/^El Torito img opts :\s+1\s+boot-info-table grub2-boot-info$/m);
   });
 
-  it('carries the rootfs, kernel, initrd, GRUB config and cloud-config at the expected paths', async () => {
-    for (const path of ['/LiveOS/squashfs.img', '/boot/vmlinuz', '/boot/initrd', '/boot/grub/grub.cfg', '/boot/grub/i386-pc/eltorito.img', '/ros/cloud-config.yaml']) {
+  it('carries the rootfs, kernel, initrd, GRUB config, cloud-config and air-gap bundle at the expected paths', async () => {
+    const bundled = ['/ros/bundle/index.json', `/ros/bundle/blobs/sha256/${'a'.repeat(64)}`, '/ros/bundle/images/rke2-images.linux-amd64.tar.zst'];
+    for (const path of ['/LiveOS/squashfs.img', '/boot/vmlinuz', '/boot/initrd', '/boot/grub/grub.cfg', '/boot/grub/i386-pc/eltorito.img', '/ros/cloud-config.yaml', ...bundled]) {
       const found = await xorrisoReport(iso, '-find', path);
       expect(found, path).toContain(`'${path}'`);
     }

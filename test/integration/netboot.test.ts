@@ -26,6 +26,7 @@ function input(overrides: Partial<NetbootInput> = {}): NetbootInput {
     cmdline: 'console=ttyS0,115200 ros.install.device=/dev/sda',
     installGrubConfig: '# the disk menu\n',
     cloudConfigPath: join(work, 'in', 'cloud-config.yaml'),
+    bundleDir: join(work, 'in', 'bundle'),
     sourceDateEpoch: 1_700_000_000,
     workDir: join(work, 'scratch'),
     ...overrides,
@@ -38,6 +39,10 @@ beforeAll(() => {
   writeFileSync(join(work, 'in', 'vmlinuz'), 'kernel');
   writeFileSync(join(work, 'in', 'initrd'), 'initrd');
   writeFileSync(join(work, 'in', 'cloud-config.yaml'), '#cloud-config\nhostname: n1\n');
+  // An air-gap bundle as artifacts/bundle.ts lays it out.
+  mkdirSync(join(work, 'in', 'bundle', 'images'), { recursive: true });
+  writeFileSync(join(work, 'in', 'bundle', 'index.json'), '{"schemaVersion":2,"manifests":[]}\n');
+  writeFileSync(join(work, 'in', 'bundle', 'images', 'rke2-images.linux-amd64.tar.zst'), 'images');
 });
 
 describe('buildNetboot', () => {
@@ -54,7 +59,7 @@ describe('buildNetboot', () => {
     expect(script).toContain(' console=ttyS0,115200 ros.install.device=/dev/sda || goto failed');
   });
 
-  it('puts /ros/ of the ISO into medium.cpio: the installer\'s boot pieces and the cloud-config, readable by root only', async () => {
+  it('puts /ros/ of the ISO into medium.cpio: the installer\'s boot pieces, the cloud-config (readable by root only) and the air-gap bundle', async () => {
     const unpacked = join(work, 'unpacked');
     mkdirSync(unpacked);
     execFileSync('cpio', ['-idm', '--quiet'], { cwd: unpacked, input: readFileSync(join(work, 'out', 'medium.cpio')) });
@@ -62,6 +67,8 @@ describe('buildNetboot', () => {
     expect(readFileSync(join(unpacked, 'ros/install/grub.cfg'), 'utf8')).toBe('# the disk menu\n');
     expect(readFileSync(join(unpacked, 'ros/cloud-config.yaml'), 'utf8')).toBe('#cloud-config\nhostname: n1\n');
     expect(statSync(join(unpacked, 'ros/cloud-config.yaml')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(unpacked, 'ros/bundle/index.json'), 'utf8')).toContain('schemaVersion');
+    expect(readFileSync(join(unpacked, 'ros/bundle/images/rke2-images.linux-amd64.tar.zst'), 'utf8')).toBe('images');
   });
 
   it('gives the same bytes from the same inputs, and replaces an older directory whole', async () => {

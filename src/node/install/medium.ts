@@ -4,8 +4,9 @@
  * comes ready-made from /ros/install/ on the ISO, because the node has no
  * grub-mkimage (ros-build makes them with the same code as its disks).
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { MEDIUM_BUNDLE_DIR } from '../../disk/bundle.js';
 import { UserError } from '../../errors.js';
 import type { NodeSystem } from '../system.js';
 
@@ -43,6 +44,8 @@ export interface Medium {
   files: Record<MediumFile, string>;
   /** squashfs + kernel + initrd: one OS image as a slot holds it, what the layout is sized by. */
   imageBytes: number;
+  /** The air-gap bundle the ISO carries (ros-build iso --bundle), which the install takes to COS_OEM. */
+  bundle?: { dir: string; bytes: number };
 }
 
 /**
@@ -70,7 +73,16 @@ export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_D
         : `boot the ISO (its medium is mounted at ${LIVE_MEDIUM_DIR}) to install from it`,
     );
   }
-  return { dir: base, files, imageBytes: sizes.squashfs! + sizes.kernel! + sizes.initrd! };
+  return { dir: base, files, imageBytes: sizes.squashfs! + sizes.kernel! + sizes.initrd!, ...(await readBundle(join(base, MEDIUM_BUNDLE_DIR))) };
+}
+
+async function readBundle(dir: string): Promise<Pick<Medium, 'bundle'>> {
+  if (!(await stat(join(dir, 'index.json')).catch(() => undefined))) return {};
+  let bytes = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) bytes += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return { bundle: { dir, bytes } };
 }
 
 /**

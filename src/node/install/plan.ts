@@ -89,7 +89,7 @@ export async function planInstall(
   if (request.noFormat) {
     return { request, disk, medium: source, existing: await requireExistingLayout(system, disk, imageBytes), config, image };
   }
-  const layout = planDiskLayout({ imageBytes, deviceBytes: disk.sizeBytes, deviceName: request.device, seed: randomUUID() });
+  const layout = planDiskLayout({ imageBytes, deviceBytes: disk.sizeBytes, deviceName: request.device, seed: randomUUID(), oemContentBytes: source.bundle?.bytes });
   return { request, disk, medium: source, layout, config, image };
 }
 

@@ -4,13 +4,15 @@
  * install was cut short boots nothing rather than half a system. Every mount
  * is undone, also when a step fails.
  */
-import { chmod, copyFile, mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { formatSize, PARTITION_LABELS, type DiskLayout, type PartitionRole } from '../../disk/layout.js';
 import { IMAGE_FILES, slotDir, type SlotName } from '../../disk/slots.js';
+import { OEM_BUNDLE_DIR } from '../../disk/bundle.js';
+import { formatBytes } from '../../format-bytes.js';
 import { buildMke2fsArgs } from '../../tools/mke2fs.js';
 import { buildSgdiskArgs } from '../../tools/sgdisk.js';
 import { mustRun } from '../slots/partitions.js';
@@ -139,6 +141,12 @@ async function copyImage(from: ImageSource, dir: string, slot: SlotName, progres
 /** A fresh grubenv on a new COS_OEM (no_format keeps the machine's own), and the configuration, readable by root only. */
 async function writeOem(dir: string, plan: InstallPlan, progress: Progress): Promise<void> {
   if (plan.layout) await writeFile(join(dir, 'grubenv'), FRESH_GRUBENV, { mode: 0o644 });
+  if (plan.medium.bundle) {
+    // The ISO's air-gap bundle, where the installed node reads it (disk/bundle.ts).
+    progress(`copying the medium's air-gap bundle (${formatBytes(plan.medium.bundle.bytes)}) to COS_OEM`);
+    await rm(join(dir, OEM_BUNDLE_DIR), { recursive: true, force: true });
+    await cp(plan.medium.bundle.dir, join(dir, OEM_BUNDLE_DIR), { recursive: true });
+  }
   if (!plan.config) return;
   progress(`writing the configuration from ${plan.config.source} to COS_OEM`);
   const path = join(dir, 'cloud-config.yaml');

@@ -2,7 +2,8 @@
  * The `ros.kubernetes` step of the boot and runtime phases: the
  * distribution's config.yaml from the keys (both phases: a cloud's user data
  * may bring the token), the configured version installed when it is not the
- * one installed (runtime: the network is up), and the service started.
+ * one installed (runtime: the network is up), and the service started, or
+ * restarted when its version or its config.yaml changed.
  */
 import type { Phase, RosConfig } from '../../config/types.js';
 import type { NodeSystem } from '../system.js';
@@ -13,7 +14,8 @@ import { installDistribution, readInstalled, startDistribution, wantsInstall } f
 export async function applyKubernetes(system: NodeSystem, ros: RosConfig, phase: Phase): Promise<string[]> {
   const errors: string[] = [];
   try {
-    system.log(`ros: ${await writeDistributionConfig(system.root, ros)}`);
+    const written = await writeDistributionConfig(system.root, ros);
+    system.log(`ros: ${written.line}`);
     const { distribution, role } = planDistributionConfig(ros);
     let installed = false;
     const previous = await readInstalled(system.root);
@@ -31,7 +33,8 @@ export async function applyKubernetes(system: NodeSystem, ros: RosConfig, phase:
         }
       }
     }
-    system.log(`ros: ${await startDistribution(system, distribution, role, installed)}`);
+    // A new version, or new settings for the running one: the service restarts to take them.
+    system.log(`ros: ${await startDistribution(system, distribution, role, installed || written.changed)}`);
   } catch (error) {
     errors.push(`kubernetes: ${(error as Error).message}`);
   }

@@ -6,6 +6,7 @@
  * runtime phase's user data), so the file always says what the configuration
  * says; the token makes it readable by root only.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { KubernetesDistribution, RosConfig } from '../../config/types.js';
@@ -74,12 +75,19 @@ export function planDistributionConfig(ros: RosConfig): DistributionConfig {
   return { distribution, role, path: DISTRIBUTION_CONFIG_PATHS[distribution], values };
 }
 
-/** Write the distribution's config.yaml (0600) and say what was written, without a value of it. */
-export async function writeDistributionConfig(root: string, ros: RosConfig): Promise<string> {
+/**
+ * Write the distribution's config.yaml (0600) and say what was written, without a value of it. `changed`: it held
+ * other settings before (this boot's earlier phase, or before `ros config apply`), so a running service must restart
+ * to take them; at boot /etc is new and nothing was there.
+ */
+export async function writeDistributionConfig(root: string, ros: RosConfig): Promise<{ line: string; changed: boolean }> {
   const plan = planDistributionConfig(ros);
   const path = join(root, plan.path);
   const header = `# Written by ros on every boot from the node's configuration (ros.server_url, ros.token, ros.labels, ros.taints, ros.${plan.distribution}_args): change that, not this file.\n`;
-  await writeFileAtomic(path, `${header}${stringify(plan.values)}`, 0o600);
+  const text = `${header}${stringify(plan.values)}`;
+  const before = await readFile(path, 'utf8').catch(() => undefined);
+  await writeFileAtomic(path, text, 0o600);
   const keys = Object.keys(plan.values).join(', ') || 'no keys';
-  return `kubernetes: wrote /${plan.path} for ${plan.distribution} as ${plan.role === 'server' ? 'a server' : 'an agent'} (${keys})`;
+  const changed = before !== undefined && before !== text;
+  return { line: `kubernetes: wrote /${plan.path} for ${plan.distribution} as ${plan.role === 'server' ? 'a server' : 'an agent'} (${keys})${changed ? ', changed' : ''}`, changed };
 }

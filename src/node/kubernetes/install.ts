@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubernetesDistribution, RosConfig } from '../../config/types.js';
 import { formatBytes } from '../../format-bytes.js';
@@ -21,6 +21,7 @@ import { lastLines } from '../../progress/tail.js';
 import { syncPath } from '../durable.js';
 import { mustRun } from '../slots/partitions.js';
 import type { NodeSystem } from '../system.js';
+import { BUNDLE_DIRS, BUNDLE_IMAGES_DIR } from '../../disk/bundle.js';
 import { writeFileAtomic } from '../write-atomic.js';
 import type { KubernetesRole } from './config.js';
 
@@ -44,16 +45,40 @@ interface InstallerLayout {
   checksums: string;
   script: string;
   env(artifactDir: string, prefix: string, role: KubernetesRole): Record<string, string>;
+  /** What must be in the prefix before the installer runs (k3s's installer finds its binary in place). */
+  place?(artifactDir: string, prefixOnDisk: string): Promise<void>;
 }
 
-const INSTALLERS: Partial<Record<KubernetesDistribution, InstallerLayout>> = {
+/** Installer images name versions with '-' where the version has '+' (tags cannot hold '+'). */
+const tagOf = (version: string) => version.replace('+', '-');
+
+const INSTALLERS: Record<KubernetesDistribution, InstallerLayout> = {
   rke2: {
-    // Tags cannot hold '+': v1.30.1+rke2r1 is published as v1.30.1-rke2r1.
-    defaultImage: (version) => `docker.io/rancher/system-agent-installer-rke2:${version.replace('+', '-')}`,
+    defaultImage: (version) => `docker.io/rancher/system-agent-installer-rke2:${tagOf(version)}`,
     artifact: 'rke2.linux-amd64.tar.gz',
     checksums: 'sha256sum-amd64.txt',
     script: 'installer.sh',
     env: (artifactDir, prefix, role) => ({ INSTALL_RKE2_ARTIFACT_PATH: artifactDir, INSTALL_RKE2_METHOD: 'tar', INSTALL_RKE2_TAR_PREFIX: prefix, INSTALL_RKE2_TYPE: role }),
+  },
+  // k3s's install.sh with INSTALL_K3S_SKIP_DOWNLOAD uses the binary already in its bin directory; ros starts the unit.
+  k3s: {
+    defaultImage: (version) => `docker.io/rancher/system-agent-installer-k3s:${tagOf(version)}`,
+    artifact: 'k3s',
+    checksums: 'sha256sum-amd64.txt',
+    script: 'installer.sh',
+    env: (_artifactDir, prefix, role) => ({
+      INSTALL_K3S_SKIP_DOWNLOAD: 'true',
+      INSTALL_K3S_BIN_DIR: `${prefix}/bin`,
+      INSTALL_K3S_EXEC: role,
+      INSTALL_K3S_SKIP_ENABLE: 'true',
+      INSTALL_K3S_SKIP_START: 'true',
+      INSTALL_K3S_SKIP_SELINUX_RPM: 'true',
+    }),
+    async place(artifactDir, prefixOnDisk) {
+      await mkdir(join(prefixOnDisk, 'bin'), { recursive: true });
+      await copyFile(join(artifactDir, 'k3s'), join(prefixOnDisk, 'bin/k3s'));
+      await chmod(join(prefixOnDisk, 'bin/k3s'), 0o755);
+    },
   },
 };
 
@@ -82,7 +107,6 @@ export function wantsInstall(ros: RosConfig, distribution: KubernetesDistributio
  */
 export async function installDistribution(system: NodeSystem, ros: RosConfig, distribution: KubernetesDistribution, role: KubernetesRole): Promise<{ installed: InstalledDistribution; line: string }> {
   const layout = INSTALLERS[distribution];
-  if (!layout) throw new Error(`installing ${distribution} from an installer image is not supported yet: bake it into a derived image (README, "Kubernetes") or use distribution rke2`);
   const wanted = ros.kubernetes ?? {};
   const version = wanted.version;
   if (!version) throw new Error(`ros.kubernetes.image ${wanted.image} needs ros.kubernetes.version too: it names the install's directory and what ros status reports`);
@@ -110,6 +134,7 @@ export async function installDistribution(system: NodeSystem, ros: RosConfig, di
   await rm(prefix, { recursive: true, force: true });
   await mkdir(prefix, { recursive: true, mode: 0o755 });
   const absolutePrefix = join('/', KUBERNETES_STATE_DIR, distribution, version);
+  await layout.place?.(artifactDir, prefix);
   const ran = await system.run('sh', [join(artifactDir, layout.script)], { env: { ...process.env, ...layout.env(artifactDir, absolutePrefix, role) } });
   if (ran.code !== 0) throw refuse(`its ${layout.script} failed (exit ${ran.code}): ${lastOutput(ran.output)}`);
   await keepUnits(system.root, distribution, prefix);
@@ -122,7 +147,8 @@ export async function installDistribution(system: NodeSystem, ros: RosConfig, di
   await rm(artifactDir, { recursive: true, force: true });
   if (previous && previous.prefix !== absolutePrefix) await rm(join(system.root, previous.prefix), { recursive: true, force: true });
   const verified = resolved.check.verifiedWith ? `signature verified with ${resolved.check.verifiedWith}` : 'signature NOT checked (no ros.kubernetes.verify_key)';
-  const line = `kubernetes: installed ${distribution} ${version} from ${installed.image} (${verified}; ${formatBytes(resolved.check.compressedBytes)} pulled) in ${((Date.now() - started) / 1000).toFixed(0)} s`;
+  const read = resolved.check.bundle ? `read from the bundle in ${resolved.check.bundle}` : 'pulled';
+  const line = `kubernetes: installed ${distribution} ${version} from ${installed.image} (${verified}; ${formatBytes(resolved.check.compressedBytes)} ${read}) in ${((Date.now() - started) / 1000).toFixed(0)} s`;
   return { installed, line };
 }
 
@@ -141,9 +167,39 @@ export async function startDistribution(system: NodeSystem, distribution: Kubern
   }
   const other = serviceUnit(distribution, role === 'server' ? 'agent' : 'server');
   if (other !== unit) await system.run('systemctl', ['stop', '--no-block', other]);
+  const placed = await placeBundledImages(system.root, distribution);
   await mustRun(system, 'systemctl', [restart ? 'restart' : 'start', '--no-block', unit]);
   const from = installed?.distribution === distribution ? `${distribution} ${installed.version}` : `${distribution} from the image`;
-  return `kubernetes: ${restart ? 'restarting' : 'starting'} ${unit} (${from})`;
+  const images = placed.length > 0 ? `; ${placed.join(', ')} from the bundle placed in /${agentImagesDir(distribution)}` : '';
+  return `kubernetes: ${restart ? 'restarting' : 'starting'} ${unit} (${from}${images})`;
+}
+
+/** Where a distribution's agent imports image tarballs from at its start (its air-gap contract). */
+function agentImagesDir(distribution: KubernetesDistribution): string {
+  return `var/lib/rancher/${distribution}/agent/images`;
+}
+
+/**
+ * The image tarballs a bundle carries for the cluster (ros-build --bundle-images), copied where the agent imports
+ * them, before it starts; a copy already there with the same size stays. Returns the names copied.
+ */
+async function placeBundledImages(root: string, distribution: KubernetesDistribution): Promise<string[]> {
+  const placed: string[] = [];
+  for (const bundle of BUNDLE_DIRS) {
+    const source = join(root, bundle, BUNDLE_IMAGES_DIR);
+    const names = await readdir(source).catch(() => [] as string[]);
+    if (names.length === 0) continue;
+    const target = join(root, agentImagesDir(distribution));
+    await mkdir(target, { recursive: true });
+    for (const name of names) {
+      const [from, to] = [await stat(join(source, name)), await stat(join(target, name)).catch(() => undefined)];
+      if (!from.isFile() || to?.size === from.size) continue;
+      await copyFile(join(source, name), `${join(target, name)}.partial`);
+      await rename(`${join(target, name)}.partial`, join(target, name));
+      placed.push(name);
+    }
+  }
+  return placed;
 }
 
 /** The tarball must match its line in the checksum file the image carries (the vendor's installer checks it too, less clearly). */

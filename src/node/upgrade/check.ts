@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { readPublicKey } from '../../publish/cosign/key-file.js';
-import { MANIFEST_MEDIA_TYPES, RegistryClient } from '../../publish/registry/client.js';
+import { OciLayoutReader } from '../../publish/oci-layout.js';
+import { MANIFEST_MEDIA_TYPES, RegistryClient, type ImageReader } from '../../publish/registry/client.js';
 import { formatReference, parseReference, withDigest } from '../../publish/registry/reference.js';
 import { verifyImageSignature } from '../../publish/verify.js';
+import { BUNDLE_DIRS } from '../../disk/bundle.js';
 import { gatherConfig } from '../config-sources.js';
 import { parseKeyValues } from '../slots/image-identity.js';
 import type { NodeSystem } from '../system.js';
@@ -23,6 +25,8 @@ export interface UpgradeCheck {
   verifiedWith?: string;
   layers: number;
   compressedBytes: number;
+  /** Where the image was read: a bundle's directory on the node, or undefined for its registry. */
+  bundle?: string;
 }
 
 /** One layer of the image's manifest (bottom first, as manifests list them). */
@@ -35,7 +39,7 @@ export interface LayerDescriptor {
 /** A checked image, ready to be pulled by its digest (never by its tag again: a tag that moves cannot swap what was verified). */
 export interface ResolvedUpgrade {
   check: UpgradeCheck;
-  client: RegistryClient;
+  client: ImageReader;
   layers: LayerDescriptor[];
 }
 
@@ -55,10 +59,15 @@ export async function resolveUpgrade(system: NodeSystem, request: UpgradeRequest
   return resolveImage(system, { image, key: request.key ?? merged.ros?.upgrade?.verify_key, allowHttp: request.allowHttp });
 }
 
-/** One image by reference: its digest, its signature checked with the key when one is given, its layers. */
+/**
+ * One image by reference: its digest, its signature checked with the key when
+ * one is given, its layers. From a bundle on the node when one holds the
+ * reference, else from its registry; the check is the same.
+ */
 export async function resolveImage(system: NodeSystem, request: UpgradeRequest & { image: string }): Promise<ResolvedUpgrade> {
   const ref = parseReference(request.image);
-  const client = await RegistryClient.connect(ref, { allowHttp: request.allowHttp, onRetry: (message) => system.log(`ros: ${message}`) });
+  const bundled = await OciLayoutReader.find(BUNDLE_DIRS.map((dir) => join(system.root, dir)), ref);
+  const client: ImageReader = bundled ?? (await RegistryClient.connect(ref, { allowHttp: request.allowHttp, onRetry: (message) => system.log(`ros: ${message}`) }));
   const digest = ref.digest ?? (await client.resolveDigest(ref.tag!));
   if (!digest) throw new Error(`${formatReference(ref)} is not in the registry`);
   const keySource = request.key;
@@ -69,7 +78,8 @@ export async function resolveImage(system: NodeSystem, request: UpgradeRequest &
     verifiedWith = name;
   }
   const layers = await readLayers(client, digest);
-  const check = { reference: formatReference(ref), digest, verifiedWith, layers: layers.length, compressedBytes: layers.reduce((sum, l) => sum + l.size, 0) };
+  const bundle = bundled ? `/${relative(system.root, bundled.dir)}` : undefined;
+  const check = { reference: formatReference(ref), digest, verifiedWith, layers: layers.length, compressedBytes: layers.reduce((sum, l) => sum + l.size, 0), ...(bundle ? { bundle } : {}) };
   return { check, client, layers };
 }
 
@@ -80,7 +90,7 @@ interface ManifestJson {
 }
 
 /** The layers of the image a digest names; for a multi-platform index, of its linux/amd64 image. */
-async function readLayers(client: RegistryClient, digest: string): Promise<LayerDescriptor[]> {
+async function readLayers(client: ImageReader, digest: string): Promise<LayerDescriptor[]> {
   const manifest = await client.getManifest(digest, MANIFEST_MEDIA_TYPES);
   if (!manifest) throw new Error(`the manifest ${digest} is not in the registry`);
   const json = JSON.parse(manifest.bytes.toString('utf8')) as ManifestJson;
@@ -126,5 +136,6 @@ export function estimateImageBytes(check: Pick<UpgradeCheck, 'compressedBytes'>)
 
 export function renderCheck(check: UpgradeCheck): string {
   const signature = check.verifiedWith ? `signature verified with ${check.verifiedWith}` : 'signature NOT checked (no ros.upgrade.verify_key or --key)';
-  return `${check.reference} (${check.digest}): ${signature}; ${check.layers} layers, ${(check.compressedBytes / 2 ** 20).toFixed(1)} MiB to pull\n`;
+  const source = check.bundle ? `from the bundle in ${check.bundle}` : 'to pull';
+  return `${check.reference} (${check.digest}): ${signature}; ${check.layers} layers, ${(check.compressedBytes / 2 ** 20).toFixed(1)} MiB ${source}\n`;
 }

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../../format-bytes.js';
-import type { RegistryClient } from '../../publish/registry/client.js';
+import type { ImageReader } from '../../publish/registry/client.js';
 import type { NodeSystem } from '../system.js';
 import type { LayerDescriptor } from './check.js';
 import { assertTarLayers } from './write-image.js';
@@ -15,7 +15,7 @@ import { assertTarLayers } from './write-image.js';
  * is checked against its digest as it arrives, then unpacked by tar (which
  * keeps members inside `dir` and reads gzip or plain tar alike).
  */
-export async function unpackImage(system: NodeSystem, client: RegistryClient, layers: readonly LayerDescriptor[], dir: string, log: (line: string) => void): Promise<void> {
+export async function unpackImage(system: NodeSystem, client: ImageReader, layers: readonly LayerDescriptor[], dir: string, log: (line: string) => void): Promise<void> {
   assertTarLayers(layers);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });

@@ -4,7 +4,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { IMAGE_FILES } from '../../disk/slots.js';
 import { formatBytes } from '../../format-bytes.js';
-import type { RegistryClient } from '../../publish/registry/client.js';
+import type { ImageReader } from '../../publish/registry/client.js';
 import { compressRootfsTar, pickBootFiles } from '../../rootfs/compress.js';
 import { flattenLayers, type LayerSource } from '../../rootfs/flatten-layers.js';
 import type { CompressionSpec } from '../../spec/types.js';
@@ -37,7 +37,7 @@ export interface WrittenImage {
  * gunzip, the merge and tar2sqfs. A failure leaves a partial directory the
  * caller removes.
  */
-export async function writeImage(client: RegistryClient, layers: readonly LayerDescriptor[], dir: string, log: (line: string) => void): Promise<WrittenImage> {
+export async function writeImage(client: ImageReader, layers: readonly LayerDescriptor[], dir: string, log: (line: string) => void): Promise<WrittenImage> {
   assertTarLayers(layers);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -77,7 +77,7 @@ export function assertTarLayers(layers: readonly LayerDescriptor[]): void {
   }
 }
 
-async function openLayer(client: RegistryClient, layer: LayerDescriptor): Promise<Readable> {
+async function openLayer(client: ImageReader, layer: LayerDescriptor): Promise<Readable> {
   const blob = await client.openBlob(layer.digest);
   if (!GZIP_LAYERS.includes(layer.mediaType)) return blob;
   // pipeline destroys every stage with the first error, so a digest mismatch or a lost connection reaches the reader.

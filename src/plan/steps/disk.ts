@@ -7,6 +7,7 @@ import { resolveDiskFormats, type DiskFormat } from '../../artifacts/formats/ind
 import { parseSize } from '../../spec/load.js';
 import { mediaName } from '../../outputs/media-name.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
+import type { Bundle } from '../../artifacts/bundle.js';
 import { secureBootNote, signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
 import { planDiskLayout, type PartitionSizes } from '../../disk/layout.js';
 import { copyRawDisk } from '../../artifacts/formats/sparse-copy.js';
@@ -31,6 +32,8 @@ export interface DiskOptions {
   signing?: SigningKeys;
   totalBytes?: number;
   sizes: PartitionSizes;
+  /** An air-gap bundle for COS_OEM, prepared before the plan runs. */
+  bundle?: Bundle;
 }
 
 /** The disks made from one rootfs, grouped by the kernel arguments their platforms add: one raw disk per group. */
@@ -85,6 +88,7 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
       signedWith: options.signing?.certDigest,
       totalBytes: options.totalBytes,
       sizes: options.sizes,
+      bundle: options.bundle?.key,
       version: DISK_FORMAT_VERSION,
       epoch: env.epochFromEnv ? env.epoch : undefined,
     });
@@ -124,12 +128,13 @@ export function createDiskStep(env: BuildEnv, options: DiskOptions): Step {
           imageBytes,
           sizes: options.sizes,
           totalBytes: options.totalBytes,
+          oemContentBytes: options.bundle?.bytes,
           seed: `${options.basePath.replace(/^.*\//, '')}:${env.epoch}`,
         });
         await mkdir(dirname(options.basePath), { recursive: true });
         // A raw disk is sparse: the images written into it, not its size, is what it takes (times two while formats convert).
         await ensureFreeSpace(workDir, 2 * (3 * imageBytes + 256 * 2 ** 20), 'the disk images');
-        const input = { rootfs, layout, cloudConfigPath: options.cloudConfigPath, epoch: env.epoch, workDir, logPath };
+        const input = { rootfs, layout, cloudConfigPath: options.cloudConfigPath, bundleDir: options.bundle?.dir, epoch: env.epoch, workDir, logPath };
         await writeDiskBase(base, input);
         // Variants differ only in their ESP (each platform's command line): one raw disk per core, each taking the
         // variants in turn with its ESP rewritten, instead of a copy of the whole disk per variant.

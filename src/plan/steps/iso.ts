@@ -6,6 +6,7 @@ import { buildIso } from '../../artifacts/iso.js';
 import { secureBootNote, signBootFiles, type SigningKeys } from '../../artifacts/sign-boot.js';
 import { withScratchDir } from '../../fsutil/scratch.js';
 import { renderGrubConfig } from '../../artifacts/grub-config.js';
+import type { Bundle } from '../../artifacts/bundle.js';
 import type { RootfsArtifacts } from '../../artifacts/squashfs.js';
 import { findCurrentOutput, recordOutput, type OutputRecord } from '../../outputs/record.js';
 import { logPathFor, type BuildEnv } from '../env.js';
@@ -21,6 +22,8 @@ export interface IsoOptions {
   cloudConfigPath?: string;
   /** Add the user's signature to the boot chain (Secure Boot with one's own keys). */
   signing?: SigningKeys;
+  /** An air-gap bundle for the medium, prepared before the plan runs. */
+  bundle?: Bundle;
 }
 
 /** The ISO options a spec asks for, with the command line's overrides: shared by `ros-build iso`, `plan`, prune and the benchmark. */
@@ -52,6 +55,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
       installGrubCfg: installGrubConfig,
       cloudConfig,
       signedWith: options.signing?.certDigest,
+      bundle: options.bundle?.key,
       format: ISO_FORMAT_VERSION,
       epoch: env.epochFromEnv ? env.epoch : undefined,
     });
@@ -85,7 +89,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
   async function writeIso(rootfs: RootfsArtifacts, workDir: string): Promise<void> {
     const payload = await Promise.all([rootfs.squashfsPath, rootfs.kernelPath, rootfs.initrdPath].map(async (path) => (await stat(path)).size));
     await mkdir(dirname(options.outPath), { recursive: true });
-    await ensureFreeSpace(dirname(options.outPath), payload.reduce((a, b) => a + b, 32 * 2 ** 20), 'the ISO');
+    await ensureFreeSpace(dirname(options.outPath), payload.reduce((a, b) => a + b, 32 * 2 ** 20 + (options.bundle?.bytes ?? 0)), 'the ISO');
     await buildIso(
       {
         squashfsPath: rootfs.squashfsPath,
@@ -97,6 +101,7 @@ export function createIsoStep(env: BuildEnv, options: IsoOptions): Step {
         cmdline: grub.cmdline,
         timeoutSeconds: grub.timeoutSeconds,
         cloudConfigPath: options.cloudConfigPath,
+        bundleDir: options.bundle?.dir,
         installGrubConfig,
         sourceDateEpoch: env.epoch,
         workDir,

@@ -7,6 +7,7 @@ import { mediaName } from '../../outputs/media-name.js';
 import { findCurrentOutputs, recordOutput } from '../../outputs/record.js';
 import { logPathFor, type BuildEnv } from '../env.js';
 import { computeKey } from '../keys.js';
+import type { Bundle } from '../../artifacts/bundle.js';
 import { keyOf, outputOf, type Step } from '../step.js';
 import { renderInstallGrubConfig, specCmdline } from './cmdline.js';
 import type { ArtifactOutput } from './iso.js';
@@ -21,6 +22,8 @@ export interface NetbootOptions {
   /** The user's kernel arguments, after the spec's. */
   extraCmdline?: string;
   cloudConfigPath?: string;
+  /** An air-gap bundle for medium.cpio, prepared before the plan runs. */
+  bundle?: Bundle;
 }
 
 /** The netboot options of `ros-build netboot` (and prune): the directory defaults to build/netboot, or build/<image>-netboot for --image. */
@@ -43,6 +46,7 @@ export function createNetbootStep(env: BuildEnv, options: NetbootOptions): Step 
       cmdline,
       installGrubCfg: installGrubConfig,
       cloudConfig,
+      bundle: options.bundle?.key,
       format: NETBOOT_FORMAT_VERSION,
       epoch: env.epochFromEnv ? env.epoch : undefined,
     });
@@ -65,7 +69,7 @@ export function createNetbootStep(env: BuildEnv, options: NetbootOptions): Step 
       if (current) return { output: current };
       const rootfs = outputOf<RootfsArtifacts>(state, 'rootfs');
       const payload = await Promise.all([rootfs.squashfsPath, rootfs.kernelPath, rootfs.initrdPath].map(async (path) => (await stat(path)).size));
-      await ensureFreeSpace(resolve(options.outDir, '..'), payload.reduce((a, b) => a + b, 16 * 2 ** 20), 'the netboot files');
+      await ensureFreeSpace(resolve(options.outDir, '..'), payload.reduce((a, b) => a + b, 16 * 2 ** 20 + (options.bundle?.bytes ?? 0)), 'the netboot files');
       await buildNetboot(
         {
           squashfsPath: rootfs.squashfsPath,
@@ -76,6 +80,7 @@ export function createNetbootStep(env: BuildEnv, options: NetbootOptions): Step 
           cmdline,
           installGrubConfig,
           cloudConfigPath: options.cloudConfigPath,
+          bundleDir: options.bundle?.dir,
           sourceDateEpoch: env.epoch,
           workDir: join(env.cacheDir, 'netboot-work'),
           logPath: logPathFor(env, 'netboot'),

@@ -45,6 +45,29 @@ export function sha256Digest(bytes: Buffer | string): string {
 }
 
 /**
+ * The stream's bytes, passed on as they come, hashed on the way: it fails at
+ * its end when they do not match the digest (`from` names the source).
+ */
+export function checkDigestOnTheWay(source: Readable, digest: string, from: string): Readable {
+  const hash = createHash('sha256');
+  const verify = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      const actual = `sha256:${hash.digest('hex')}`;
+      callback(actual === digest ? null : new Error(`blob ${digest} from ${from} does not match its digest (got ${actual})`));
+    },
+  });
+  source.on('error', (error) => verify.destroy(new Error(`blob ${digest} from ${from}: ${error.message}`)));
+  return source.pipe(verify);
+}
+
+/** What reading an image needs: the registry client, or an OCI layout on a medium (oci-layout.ts). */
+export type ImageReader = Pick<RegistryClient, 'getManifest' | 'resolveDigest' | 'getBlob' | 'openBlob'>;
+
+/**
  * A minimal OCI distribution client for one repository: just what publishing
  * needs (blobs, manifests, tags), with token/basic auth and bounded retries.
  */
@@ -156,22 +179,10 @@ export class RegistryClient {
     if (res.status === 404) throw new NotFoundError(`blob ${digest} is not in ${this.registry}/${this.repository}`);
     await this.check(res, [200], `fetch blob ${digest}`);
     if (!res.body) throw new Error(`registry ${this.registry} sent no body for blob ${digest}`);
-    const hash = createHash('sha256');
-    const registry = this.registry;
-    const verify = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-      flush(callback) {
-        const actual = `sha256:${hash.digest('hex')}`;
-        callback(actual === digest ? null : new Error(`blob ${digest} from ${registry} does not match its digest (got ${actual})`));
-      },
-    });
     const source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    source.on('error', (error) => verify.destroy(new Error(`blob ${digest} from ${registry}: ${error.message}`)));
-    return source.pipe(verify);
+    return checkDigestOnTheWay(source, digest, this.registry);
   }
+
 
   /** Paths are relative to the repository; an absolute one ("/v2/") is taken as is. */
   private url(path: string): string {

@@ -65,6 +65,12 @@ describe('disk layout', () => {
     expect(() => planDiskLayout({ imageBytes: image, sizes: { state: 600 * MiB }, seed: 's' })).toThrow(/partitions\.state is 600MiB, but it needs at least \d+MiB/);
   });
 
+  it('grows COS_OEM by what a bundle puts there, with ext4\'s share', () => {
+    const oem = (contentBytes?: number) => planDiskLayout({ imageBytes: 400 * MiB, seed: 's', oemContentBytes: contentBytes }).partitions.find((p) => p.role === 'oem')!.sizeBytes;
+    expect(oem()).toBe(64 * MiB);
+    expect(oem(100 * MiB)).toBe(64 * MiB + 110 * MiB);
+  });
+
   it('takes larger sizes as given', () => {
     const sized = planDiskLayout({ imageBytes: image, sizes: { state: 4 * GiB, oem: 128 * MiB }, seed: 's' });
     expect(sized.partitions.find((p) => p.role === 'state')!.sizeBytes).toBe(4 * GiB);

@@ -271,6 +271,27 @@ describe('installSystem in automatic mode', () => {
     expect(out.text()).toMatch(/^ros install: installed to \/dev\/vda; powering off/m);
   });
 
+  it('carries the ISO\'s air-gap bundle to COS_OEM, which grows to hold it', async () => {
+    test.write('run/initramfs/live/ros/bundle/index.json', '{"schemaVersion":2,"manifests":[]}\n');
+    test.write('run/initramfs/live/ros/bundle/images/rke2-images.linux-amd64.tar.zst', 'x'.repeat(200 * 1024));
+    test.write('proc/cmdline', 'ros.install.automatic=true ros.install.device=/dev/vda\n');
+    const bytes = 200 * 1024 + '{"schemaVersion":2,"manifests":[]}\n'.length;
+    const layout = planDiskLayout({ imageBytes: IMAGE_BYTES, deviceBytes: DISK_BYTES, seed: 'any', oemContentBytes: bytes });
+    for (const p of layout.partitions) test.addPartition('vda', `vda${p.number}`, { number: p.number, startSector: p.firstSector, bytes: p.sizeBytes, dev: `253:${p.number}` });
+    const system = createRecordingSystem(test.root);
+    const out = io();
+    expect(await installSystem(system, { automatic: true, reboot: false }, out)).toMatchObject({ result: 'installed' });
+    const oem = join(test.root, 'run/ros/install/COS_OEM/bundle');
+    expect(readFileSync(join(oem, 'index.json'), 'utf8')).toContain('schemaVersion');
+    expect(statSync(join(oem, 'images/rke2-images.linux-amd64.tar.zst')).size).toBe(200 * 1024);
+    expect(out.text()).toContain('copying the medium\'s air-gap bundle (200.0 KiB) to COS_OEM');
+    // COS_OEM is 64 MiB plus the bundle and ext4's share, in whole MiB.
+    const sgdisk = system.runs.find((r) => r.file === 'sgdisk')!.args.join(' ');
+    const oemPartition = layout.partitions.find((p) => p.name === 'COS_OEM')!;
+    expect(oemPartition.sizeBytes).toBe(65 * 2 ** 20);
+    expect(sgdisk).toContain(`--new=3:${oemPartition.firstSector}:${oemPartition.lastSector}`);
+  });
+
   it('finds partitions by the kernel\'s names (nvme0n1p1), and writes progress to ros.install.tty', async () => {
     test.addDisk('nvme0n1', { bytes: DISK_BYTES, dev: '259:0', model: 'Samsung SSD' });
     addPlannedPartitions('nvme0n1', 'p');

@@ -60,11 +60,14 @@ describe('the distribution\'s config.yaml from the family\'s keys', () => {
   });
 
   it('writes the file readable by root only and logs the keys it wrote, not their values', async () => {
-    const line = await writeDistributionConfig(root, { server_url: 'https://s:9345', token: 'tok-very-secret', kubernetes: { version: 'v1.31.4+rke2r1' } });
-    expect(line).toBe('kubernetes: wrote /etc/rancher/rke2/config.yaml for rke2 as an agent (server, token)');
+    const ros = { server_url: 'https://s:9345', token: 'tok-very-secret', kubernetes: { version: 'v1.31.4+rke2r1' } };
+    expect(await writeDistributionConfig(root, ros)).toEqual({ line: 'kubernetes: wrote /etc/rancher/rke2/config.yaml for rke2 as an agent (server, token)', changed: false });
     const path = join(root, 'etc/rancher/rke2/config.yaml');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(parse(readFileSync(path, 'utf8'))).toEqual({ server: 'https://s:9345', token: 'tok-very-secret' });
+    // Written again: the same settings are no change; a new label is (the running service restarts for it).
+    expect((await writeDistributionConfig(root, ros)).changed).toBe(false);
+    expect(await writeDistributionConfig(root, { ...ros, labels: { zone: 'b' } })).toEqual({ line: 'kubernetes: wrote /etc/rancher/rke2/config.yaml for rke2 as an agent (server, token, node-label), changed', changed: true });
   });
 
   it('ros config show masks the token, and secret-looking flags in the args', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -14,7 +14,7 @@ import { createRecordingSystem } from './install-root.js';
  * a recorder that writes the units it would. The real pull, installer and
  * service run in the config e2e.
  */
-const fixture = { corrupt: false, installerFails: false, refuse: undefined as string | undefined };
+const fixture = { corrupt: false, installerFails: false, refuse: undefined as string | undefined, artifact: 'rke2.linux-amd64.tar.gz' };
 vi.mock('../../../src/node/upgrade/index.js', () => ({
   resolveImage: async (_system: NodeSystem, request: { image: string; key?: string }) => {
     if (fixture.refuse) throw new Error(fixture.refuse);
@@ -23,9 +23,9 @@ vi.mock('../../../src/node/upgrade/index.js', () => ({
   unpackImage: async (_system: NodeSystem, _client: unknown, _layers: unknown, dir: string) => {
     mkdirSync(dir, { recursive: true });
     const tarball = Buffer.from('the release tarball');
-    writeFileSync(join(dir, 'rke2.linux-amd64.tar.gz'), tarball);
+    writeFileSync(join(dir, fixture.artifact), tarball);
     const sha = createHash('sha256').update(fixture.corrupt ? 'something else' : tarball).digest('hex');
-    writeFileSync(join(dir, 'sha256sum-amd64.txt'), `${sha}  rke2.linux-amd64.tar.gz\n${'b'.repeat(64)}  rke2-images.linux-amd64.tar.zst\n`);
+    writeFileSync(join(dir, 'sha256sum-amd64.txt'), `${sha}  ${fixture.artifact}\n${'b'.repeat(64)}  rke2-images.linux-amd64.tar.zst\n`);
     writeFileSync(join(dir, 'installer.sh'), '#!/bin/sh\n');
   },
 }));
@@ -40,7 +40,17 @@ function fakeSystem() {
   return createRecordingSystem(root, (file, _args, options) => {
     if (file !== 'sh') return undefined;
     if (fixture.installerFails) return { code: 1, output: '[ERROR] no space left\n' };
-    const prefix = options!.env!.INSTALL_RKE2_TAR_PREFIX!;
+    const env = options!.env!;
+    if (env.INSTALL_K3S_BIN_DIR) {
+      // k3s's install.sh with INSTALL_K3S_SKIP_DOWNLOAD: the binary must already be in its bin directory.
+      if (!existsSync(join(root, env.INSTALL_K3S_BIN_DIR, 'k3s'))) return { code: 1, output: 'k3s binary not found\n' };
+      const name = env.INSTALL_K3S_EXEC === 'agent' ? 'k3s-agent' : 'k3s';
+      mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+      writeFileSync(join(root, `etc/systemd/system/${name}.service`), `ExecStart=${env.INSTALL_K3S_BIN_DIR}/k3s ${env.INSTALL_K3S_EXEC}\n`);
+      writeFileSync(join(root, `etc/systemd/system/${name}.service.env`), '');
+      return undefined;
+    }
+    const prefix = env.INSTALL_RKE2_TAR_PREFIX!;
     mkdirSync(join(root, prefix, 'bin'), { recursive: true });
     writeFileSync(join(root, prefix, 'bin/rke2'), 'rke2');
     mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
@@ -52,7 +62,7 @@ function fakeSystem() {
 
 const want = (version: string, extra: Partial<NonNullable<RosConfig['kubernetes']>> = {}): RosConfig => ({ kubernetes: { version, image: `registry.example/installer:${version}`, ...extra } });
 
-beforeEach(() => Object.assign(fixture, { corrupt: false, installerFails: false, refuse: undefined }));
+beforeEach(() => Object.assign(fixture, { corrupt: false, installerFails: false, refuse: undefined, artifact: 'rke2.linux-amd64.tar.gz' }));
 
 describe('which version the runtime phase installs', () => {
   const installed = { distribution: 'rke2' as const, version: 'v1.30.1+rke2r1', image: 'docker.io/rancher/system-agent-installer-rke2:v1.30.1-rke2r1@sha256:00', prefix: '/x' };
@@ -102,8 +112,16 @@ describe('installing from an installer image', () => {
     expect(existsSync(join(system.root, KUBERNETES_STATE_DIR, 'rke2/v1.0.0+rke2r1/bin/rke2'))).toBe(true);
   });
 
-  it('names what k3s lacks instead of pretending', async () => {
-    await expect(installDistribution(fakeSystem(), { kubernetes: { distribution: 'k3s', version: 'v1.30.1+k3s1' } }, 'k3s', 'server')).rejects.toThrow(/installing k3s from an installer image is not supported yet/);
+  it('installs k3s the same way: its binary put in the prefix, its install.sh run with the download skipped', async () => {
+    fixture.artifact = 'k3s';
+    const system = fakeSystem();
+    const { line, installed } = await installDistribution(system, { kubernetes: { distribution: 'k3s', version: 'v1.30.1+k3s1' } }, 'k3s', 'agent');
+    expect(line).toMatch(/^kubernetes: installed k3s v1\.30\.1\+k3s1 from docker\.io\/rancher\/system-agent-installer-k3s:v1\.30\.1-k3s1@sha256:a{64} /);
+    const prefix = `/${KUBERNETES_STATE_DIR}/k3s/v1.30.1+k3s1`;
+    expect(installed.prefix).toBe(prefix);
+    expect(system.runs.find((run) => run.file === 'sh')!.options?.env).toMatchObject({ INSTALL_K3S_SKIP_DOWNLOAD: 'true', INSTALL_K3S_BIN_DIR: `${prefix}/bin`, INSTALL_K3S_EXEC: 'agent', INSTALL_K3S_SKIP_START: 'true' });
+    expect(statSync(join(system.root, prefix, 'bin/k3s')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(system.root, prefix, 'ros-units/k3s-agent.service'), 'utf8')).toBe(`ExecStart=${prefix}/bin/k3s agent\n`);
   });
 });
 
@@ -116,6 +134,18 @@ describe('starting the service', () => {
     expect(await startDistribution(system, 'rke2', 'server', false)).toBe('kubernetes: starting rke2-server.service (rke2 v1.0.0+rke2r1)');
     expect(readFileSync(join(system.root, 'etc/systemd/system/rke2-server.service'), 'utf8')).toContain('bin/rke2 server');
     expect(system.runs.map((run) => [run.file, ...run.args].join(' '))).toEqual(['systemctl daemon-reload', 'systemctl stop --no-block rke2-agent.service', 'systemctl start --no-block rke2-server.service']);
+  });
+
+  it('first places a bundle\'s image tarballs where the agent imports them, once', async () => {
+    const system = fakeSystem();
+    await installDistribution(system, want('v1.0.0+rke2r1'), 'rke2', 'agent');
+    mkdirSync(join(system.root, 'oem/bundle/images'), { recursive: true });
+    writeFileSync(join(system.root, 'oem/bundle/images/rke2-images.linux-amd64.tar.zst'), 'the cluster\'s images');
+    expect(await startDistribution(system, 'rke2', 'agent', false)).toBe(
+      'kubernetes: starting rke2-agent.service (rke2 v1.0.0+rke2r1; rke2-images.linux-amd64.tar.zst from the bundle placed in /var/lib/rancher/rke2/agent/images)',
+    );
+    expect(readFileSync(join(system.root, 'var/lib/rancher/rke2/agent/images/rke2-images.linux-amd64.tar.zst'), 'utf8')).toBe('the cluster\'s images');
+    expect(await startDistribution(system, 'rke2', 'agent', false)).toBe('kubernetes: starting rke2-agent.service (rke2 v1.0.0+rke2r1)');
   });
 
   it('says there is nothing to start when nothing is installed and the image has no unit', async () => {
