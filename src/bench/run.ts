@@ -208,7 +208,7 @@ async function measure(workspace: Workspace, overrides: SpecOverrides): Promise<
   if (!args.has('--skip-boot')) {
     for (const [name, artifact] of [['iso', touched.iso.path], ['raw disk', raw.path]] as const) {
       for (const firmware of ['bios', 'uefi'] as const) {
-        const result = await smokeBoot({ artifact, firmware, snapshot: true, timeoutSeconds: 600, skipMenuCountdown: false });
+        const result = await smokeBoot({ artifact, firmware, snapshot: true, timeoutSeconds: 600 });
         console.log(`boot ${name} ${firmware}: ${result.ok ? 'login prompt' : 'FAILED'} after ${seconds(result.seconds)} (${result.accelerator}; ${formatPhases(result.phases)})`);
       }
     }

@@ -89,8 +89,6 @@ export interface GuestOptions {
   onEvent?: (event: BootEvent) => void;
   /** A netboot directory served here: each request the guest made, once answered. */
   onServed?: (entry: RequestLog) => void;
-  /** Default true: press Enter at GRUB's menu countdown so the default entry starts without waiting out the timeout (the benchmark turns it off: its figures are a user's boot). */
-  skipMenuCountdown?: boolean;
   /** Shorthand for the marker events alone. */
   onMarker?: (marker: MarkerName, seconds: number) => void;
 }
@@ -236,7 +234,7 @@ export async function startGuest(options: GuestOptions): Promise<Guest> {
     // A session that reboots under OVMF power-cycles instead (see powerCycleSocket); not with a snapshot overlay, which qemu's exit would discard.
     const snapshot = (medium.kind === 'disk' && medium.snapshot) || (options.drives ?? []).some((drive) => drive.snapshot);
     const powerCycleSocket = !(options.exitOnReboot ?? false) && firmware !== 'bios' && !snapshot ? join(scratch, 'qmp.sock') : undefined;
-    qemu = await QemuProcess.start({ binary, args, logPath, onEvent, skipMenuCountdown: options.skipMenuCountdown ?? true, powerCycleSocket });
+    qemu = await QemuProcess.start({ binary, args, logPath, onEvent, powerCycleSocket });
     target = options.ssh && sshPort !== undefined
       ? { host: '127.0.0.1', port: sshPort, user: options.ssh.user ?? DEFAULT_SSH_USER, keyFile: options.ssh.keyFile, controlPath: join(scratch, 'ssh') }
       : undefined;

@@ -44,8 +44,6 @@ export interface QemuStartOptions {
   args: string[];
   logPath: string;
   onEvent?: (event: BootEvent) => void;
-  /** Press Enter at GRUB's menu countdown, as a person in a hurry would: the default entry starts at once instead of after the timeout. */
-  skipMenuCountdown?: boolean;
   /**
    * Turn the guest's resets into power cycles: qemu runs with -no-reboot and a QMP socket at this path, and when it
    * ends because the guest reset, it is started again with the same arguments (the same disks and firmware variables).
@@ -56,9 +54,6 @@ export interface QemuStartOptions {
 
 /** What the log and the watcher get between a reset and qemu's next start. */
 export const POWER_CYCLE_LINE = '[ros-build] power cycle: the guest reset; qemu starts again with the same disks and firmware variables';
-
-/** What GRUB prints under its menu while it counts down to the default entry. */
-const MENU_COUNTDOWN = 'The highlighted entry will be executed automatically in';
 
 export class QemuProcess {
   private readonly started = performance.now();
@@ -86,9 +81,6 @@ export class QemuProcess {
   private serialText = '';
   /** Where in serialText the next waitForSerial starts looking. */
   private serialMark = 0;
-  private skipMenuCountdown = false;
-  /** Where in serialText the last menu countdown was answered: each boot's menu is answered once. */
-  private menuMark = 0;
   /** The start of an escape sequence the last chunk ended in. */
   private serialPending = '';
 
@@ -159,7 +151,6 @@ export class QemuProcess {
     // stdin is the serial console's input (-serial stdio): typeOnSerial writes there.
     const child = spawn(options.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const qemu = new QemuProcess(child, log, command, options.logPath, options.binary, args, options.onEvent, options.powerCycleSocket);
-    qemu.skipMenuCountdown = options.skipMenuCountdown ?? false;
     qemu.notify({ kind: 'started', command, logPath: options.logPath });
     return qemu;
   }
@@ -311,18 +302,10 @@ export class QemuProcess {
     const seconds = this.elapsed() - this.watchStart;
     const text = this.decoder.write(chunk);
     this.keepSerialText(text);
-    if (this.skipMenuCountdown) this.answerMenuCountdown();
     const update = this.watcher.feed(text, seconds);
     for (const text of update.lines) this.notify({ kind: 'line', text, seconds });
     for (const marker of update.markers) this.notify({ kind: 'marker', ...marker });
     this.changed();
-  }
-
-  private answerMenuCountdown(): void {
-    const at = this.serialText.indexOf(MENU_COUNTDOWN, this.menuMark);
-    if (at < 0 || !this.child.stdin?.writable) return;
-    this.menuMark = at + MENU_COUNTDOWN.length;
-    this.child.stdin.write('\r');
   }
 
   private keepSerialText(text: string): void {
@@ -336,7 +319,6 @@ export class QemuProcess {
     if (excess > 0) {
       this.serialText = this.serialText.slice(excess);
       this.serialMark = Math.max(0, this.serialMark - excess);
-      this.menuMark = Math.max(0, this.menuMark - excess);
     }
   }
 
