@@ -235,7 +235,7 @@ describe('RKE2 from its installer image (a stand-in with the vendor\'s layout: R
     const log = await journal();
     expect(log).toMatch(new RegExp(`ros: kubernetes: installed rke2 ${rke2Versions.v1.replace('+', '\\+')} from 127\\.0\\.0\\.1:${REGISTRY_PORT}/\\S+@${installers.v1} \\(signature verified with the configured key \\S+; [\\d.]+ [KM]iB read from the bundle in /oem/bundle\\) in \\d+ s`));
     // The bundle's image tarball went where the agent imports images, before it started.
-    expect(log).toContain(`ros: kubernetes: starting rke2-agent.service (rke2 ${rke2Versions.v1}; ${imagesTarball} from the bundle placed in /var/lib/rancher/rke2/agent/images)`);
+    expect(log).toContain(`ros: kubernetes: restarting rke2-agent.service (rke2 ${rke2Versions.v1}; ${imagesTarball} from the bundle placed in /var/lib/rancher/rke2/agent/images)`);
     expect((await sh(`sudo cat /var/lib/rancher/rke2/agent/images/${imagesTarball}`)).stdout).toBe('stand-in images for the agent');
     expect((await sh('sudo ros status')).stdout).toMatch(new RegExp(`^kubernetes: rke2 ${rke2Versions.v1.replace('+', '\\+')} \\(agent\\), from \\S+@${installers.v1}; rke2-agent\\.service active$`, 'm'));
     // The installs live on /var (the node's); the image's /usr is untouched.
