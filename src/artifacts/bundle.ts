@@ -7,11 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BUNDLE_IMAGES_DIR } from '../disk/bundle.js';
 import { UserError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
+import { measureTree } from '../fsutil/space.js';
 import { copyImageToLayout } from '../publish/oci-layout.js';
 import { RegistryClient } from '../publish/registry/client.js';
 import { formatReference, parseReference } from '../publish/registry/reference.js';
@@ -51,19 +52,11 @@ export async function prepareBundle(request: BundleRequest, dir: string, log: (l
     await copyFile(file, join(dir, BUNDLE_IMAGES_DIR, name));
     log(`bundle: ${name} for the cluster's agent, ${formatBytes(info.size)}`);
   }
-  return { dir, key: hash.digest('hex'), bytes: await treeBytes(dir) };
+  return { dir, key: hash.digest('hex'), bytes: await measureTree(dir) };
 }
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-async function treeBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
-  }
-  return total;
 }

@@ -1,4 +1,5 @@
-import { statfs } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
 
 const mib = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)} MiB`;
@@ -17,4 +18,13 @@ export async function ensureFreeSpace(dir: string, neededBytes: number, what: st
       'free space on that disk, or pass --output-dir on a larger one',
     );
   }
+}
+
+/** Bytes of the regular files under `dir`, however deep (what copying the tree needs). */
+export async function measureTree(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
 }

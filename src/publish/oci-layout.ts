@@ -8,11 +8,12 @@
  * as containerd names them), the signature by its cosign tag.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkDigestOnTheWay, MANIFEST_MEDIA_TYPES, NotFoundError, sha256Digest, type ImageReader, type RegistryClient, type RemoteManifest } from './registry/client.js';
+import { writeAtomically } from '../fsutil/atomic.js';
+import { checkDigestOnTheWay, MANIFEST_MEDIA_TYPES, NotFoundError, pickAmd64Manifest, sha256Digest, type ImageReader, type RegistryClient, type RemoteManifest } from './registry/client.js';
 import { formatReference, type ImageReference } from './registry/reference.js';
 import { signatureTag } from './signature-manifest.js';
 
@@ -113,8 +114,7 @@ export async function copyImageToLayout(client: RegistryClient, ref: ImageRefere
   }
   const kept = (await readIndex(dir)).filter((entry) => !entries.some((added) => added.annotations![REF_NAME_ANNOTATION] === entry.annotations?.[REF_NAME_ANNOTATION]));
   const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [...kept, ...entries] };
-  await writeFile(join(dir, 'index.json.new'), `${JSON.stringify(index, null, 2)}\n`);
-  await rename(join(dir, 'index.json.new'), join(dir, 'index.json'));
+  await writeAtomically(join(dir, 'index.json'), (partial) => writeFile(partial, `${JSON.stringify(index, null, 2)}\n`));
   return { digest: top.digest, signed: signature !== undefined, bytes };
 }
 
@@ -124,22 +124,15 @@ async function copyManifestTree(client: RegistryClient, manifest: RemoteManifest
   let bytes = manifest.bytes.length;
   const json = JSON.parse(manifest.bytes.toString('utf8')) as ManifestJson;
   if (json.manifests) {
-    const amd64 = json.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
-    if (!amd64) throw new Error(`${manifest.digest} is a multi-platform index without a linux/amd64 image`);
-    const child = await client.getManifest(amd64.digest, MANIFEST_MEDIA_TYPES);
-    if (!child) throw new Error(`the manifest ${amd64.digest} is not in the registry`);
+    const childDigest = pickAmd64Manifest({ manifests: json.manifests }, manifest.digest);
+    const child = await client.getManifest(childDigest, MANIFEST_MEDIA_TYPES);
+    if (!child) throw new Error(`the manifest ${childDigest} is not in the registry`);
     return bytes + (await copyManifestTree(client, child, dir));
   }
   for (const blob of [...(json.config ? [json.config] : []), ...(json.layers ?? [])]) {
     const target = blobPath(dir, blob.digest);
     if (await stat(target).then((found) => found.size === blob.size, () => false)) continue;
-    const partial = `${target}.partial`;
-    try {
-      await pipeline(await client.openBlob(blob.digest), createWriteStream(partial));
-      await rename(partial, target);
-    } finally {
-      await rm(partial, { force: true });
-    }
+    await writeAtomically(target, async (partial) => pipeline(await client.openBlob(blob.digest), createWriteStream(partial)));
     bytes += blob.size;
   }
   return bytes;

@@ -4,10 +4,11 @@
  * comes ready-made from /ros/install/ on the ISO, because the node has no
  * grub-mkimage (ros-build makes them with the same code as its disks).
  */
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MEDIUM_BUNDLE_DIR } from '../../disk/bundle.js';
 import { UserError } from '../../errors.js';
+import { measureTree } from '../../fsutil/space.js';
 import type { NodeSystem } from '../system.js';
 
 /**
@@ -78,11 +79,7 @@ export async function readMedium(system: NodeSystem, dir: string = LIVE_MEDIUM_D
 
 async function readBundle(dir: string): Promise<Pick<Medium, 'bundle'>> {
   if (!(await stat(join(dir, 'index.json')).catch(() => undefined))) return {};
-  let bytes = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) bytes += (await stat(join(entry.parentPath, entry.name))).size;
-  }
-  return { bundle: { dir, bytes } };
+  return { bundle: { dir, bytes: await measureTree(dir) } };
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { readPublicKey } from '../../publish/cosign/key-file.js';
 import { OciLayoutReader } from '../../publish/oci-layout.js';
-import { MANIFEST_MEDIA_TYPES, RegistryClient, type ImageReader } from '../../publish/registry/client.js';
+import { MANIFEST_MEDIA_TYPES, pickAmd64Manifest, RegistryClient, type ImageReader } from '../../publish/registry/client.js';
 import { formatReference, parseReference, withDigest } from '../../publish/registry/reference.js';
 import { verifyImageSignature } from '../../publish/verify.js';
 import { BUNDLE_DIRS } from '../../disk/bundle.js';
@@ -95,9 +95,7 @@ async function readLayers(client: ImageReader, digest: string): Promise<LayerDes
   if (!manifest) throw new Error(`the manifest ${digest} is not in the registry`);
   const json = JSON.parse(manifest.bytes.toString('utf8')) as ManifestJson;
   if (json.manifests) {
-    const amd64 = json.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
-    if (!amd64) throw new Error(`${digest} is a multi-platform index without a linux/amd64 image`);
-    return readLayers(client, amd64.digest);
+    return readLayers(client, pickAmd64Manifest({ manifests: json.manifests }, digest));
   }
   return (json.layers ?? []).map((l) => ({ digest: l.digest, size: l.size ?? 0, mediaType: l.mediaType ?? '' }));
 }

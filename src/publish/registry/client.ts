@@ -37,6 +37,13 @@ export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ];
 
+/** The linux/amd64 image's manifest digest in a multi-platform index (`digest` names the index in the error). */
+export function pickAmd64Manifest(index: { manifests: ReadonlyArray<{ digest: string; platform?: { os?: string; architecture?: string } }> }, digest: string): string {
+  const amd64 = index.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === 'amd64');
+  if (!amd64) throw new Error(`${digest} is a multi-platform index without a linux/amd64 image`);
+  return amd64.digest;
+}
+
 /** Thrown for a 404 from the registry: the caller decides whether that is an error. */
 export class NotFoundError extends Error {}
 
